@@ -1,0 +1,236 @@
+"""Ingest a raw folder into the tidy tables of ``data/processed/``.
+
+Three CSV files, written atomically and byte-identical for the same input (files are visited in
+sorted order, floats written with ``repr``, nothing depends on hashing or on the file system):
+
+- ``lmbench_tidy.csv``: one row per measured value (``TIDY_COLUMNS``);
+- ``lmbench_runs.csv``: one row per raw file, ingested or rejected (``RUNS_COLUMNS``);
+- ``ingest_issues.csv``: every rejected file, invalid, unknown, noise and decode line (``ISSUE_COLUMNS``).
+
+Parsing runs in worker processes when there are many files; each worker returns its file's rows
+already formatted as CSV text, so the parent only streams text to disk and never holds one Python
+object per value.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import atomic, catalogue, manifest as manifest_mod
+from .parser import META_COLUMNS, ParseError, parse_bytes, MAX_FILE_BYTES
+
+TIDY = "lmbench_tidy.csv"
+RUNS = "lmbench_runs.csv"
+ISSUES = "ingest_issues.csv"
+
+TIDY_COLUMNS = ("environment", "run", "line", "metric", "param", "value", "unit", "category", "direction",
+                "low_precision", "note")
+RUNS_COLUMNS = ("environment", "run", "status", "format", "sha256", "bytes", "values", "noise_lines",
+                "unknown_lines", "invalid_lines") + META_COLUMNS
+ISSUE_COLUMNS = ("environment", "run", "line", "kind", "reason", "text")
+
+PARALLEL_MIN_FILES = 64  # below this, starting worker processes costs more than it saves
+
+
+@dataclass
+class FileResult:
+    environment: str
+    run: str
+    run_row: list
+    tidy_csv: str  # this file's tidy rows, as CSV text without header
+    issue_rows: list
+    values: int
+    rejected: str = ""  # "file:line: reason" when the whole file was rejected
+
+
+@dataclass
+class IngestSummary:
+    raw_dir: Path
+    out_dir: Path
+    files: int = 0
+    values: int = 0
+    rejected: list = field(default_factory=list)  # "file:line: reason"
+    unknown: list = field(default_factory=list)  # "file:line: text"
+    invalid: list = field(default_factory=list)
+    noise_lines: int = 0
+    decode_replaced: int = 0
+    duplicates: list = field(default_factory=list)  # messages about identical files
+    per_env_values: dict = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if (self.rejected or self.invalid) else 0
+
+
+def _csv_text(rows) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def _fmt(value: float) -> str:
+    return repr(value)
+
+
+def parse_one(environment: str, path: str, run: str) -> FileResult:
+    """Parse one raw file into ready-to-write rows. Never raises for bad content."""
+    data = b""
+    try:
+        with open(path, "rb") as fh:  # read-only: raw files are never modified
+            data = fh.read(MAX_FILE_BYTES + 1)
+        sha = hashlib.sha256(data).hexdigest()
+        parsed = parse_bytes(data, run)
+    except ParseError as exc:
+        sha = hashlib.sha256(data).hexdigest()
+        run_row = [environment, run, "rejected", "", sha, len(data), 0, 0, 0, 0] + [""] * len(META_COLUMNS)
+        issue = [environment, run, exc.line, "rejected", exc.reason, ""]
+        return FileResult(environment, run, run_row, "", [issue], 0, rejected=str(exc))
+    except OSError as exc:
+        run_row = [environment, run, "rejected", "", "", 0, 0, 0, 0, 0] + [""] * len(META_COLUMNS)
+        reason = f"cannot read: {exc.strerror or exc}"
+        return FileResult(environment, run, run_row, "", [[environment, run, 0, "rejected", reason, ""]], 0,
+                          rejected=f"{run}:0: {reason}")
+
+    rows = []
+    for v in parsed.values:
+        m = catalogue.get(v.metric)
+        rows.append([environment, run, v.line, v.metric, v.param, _fmt(v.value), m.unit, m.category, m.direction,
+                     "true" if v.low_precision else "false", v.note])
+    issues = [[environment, run, i.line, i.kind, i.reason, i.text] for i in parsed.issues]
+    run_row = [environment, run, "ok", parsed.format, sha, len(data), len(parsed.values), parsed.count("noise"),
+               parsed.count("unknown"), parsed.count("invalid")] + [parsed.meta[k] for k in META_COLUMNS]
+    return FileResult(environment, run, run_row, _csv_text(rows), issues, len(parsed.values))
+
+
+def _parse_batch(batch):
+    return [parse_one(*args) for args in batch]
+
+
+def raw_files(raw_dir, man: manifest_mod.Manifest) -> list[tuple[str, str, str]]:
+    """(environment, absolute path, run) for every file of every environment, in sorted order.
+
+    ``run`` is the path relative to the raw folder with '/' separators. Hidden files are skipped;
+    a symlink that leads outside the raw folder is returned with path "" so it is rejected.
+    """
+    raw_dir = Path(raw_dir).resolve()
+    out = []
+    for env in man.environments.values():
+        folder = raw_dir / env.name
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith("."):
+                    continue
+                path = Path(dirpath) / name
+                run = path.relative_to(raw_dir).as_posix()
+                real = path.resolve()
+                inside = real.is_relative_to(raw_dir) and real.is_file()
+                out.append((env.name, str(real) if inside else "", run))
+    return out
+
+
+def _results(files, jobs: int):
+    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
+        for args in files:
+            yield (parse_one(*args) if args[1] else _outside(*args))
+        return
+    size = max(1, min(256, len(files) // (jobs * 8)))
+    batches = [files[i:i + size] for i in range(0, len(files), size)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for batch_result, batch in zip(pool.map(_parse_batch, [[f for f in b if f[1]] for b in batches]), batches):
+            it = iter(batch_result)
+            for args in batch:  # keep sorted order, with out-of-tree symlinks in their place
+                yield next(it) if args[1] else _outside(*args)
+
+
+def _outside(environment, _path, run) -> FileResult:
+    reason = "symlink or special file that does not resolve to a regular file inside the raw folder"
+    row = [environment, run, "rejected", "", "", 0, 0, 0, 0, 0] + [""] * len(META_COLUMNS)
+    return FileResult(environment, run, row, "", [[environment, run, 0, "rejected", reason, ""]], 0,
+                      rejected=f"{run}:0: {reason}")
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSummary:
+    """Parse every file of ``raw_dir`` (validated by its manifest) into the tables in ``out_dir``.
+
+    ManifestError (nothing written) for a bad manifest; bad files are rejected and listed, and the
+    rest still ingest. ``progress(done, total)`` is called as files complete.
+    """
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    man = manifest_mod.load(raw_dir)
+    files = raw_files(raw_dir, man)
+    summary = IngestSummary(raw_dir, out_dir, files=len(files))
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    seen_hash: dict[str, str] = {}
+    runs_rows, issue_rows = [], []
+
+    with atomic.open_atomic(out_dir / TIDY, "w", encoding="utf-8", newline="") as tidy:
+        tidy.write(",".join(TIDY_COLUMNS) + "\n")
+        for done, res in enumerate(_results(files, jobs), start=1):
+            tidy.write(res.tidy_csv)
+            runs_rows.append(res.run_row)
+            issue_rows.extend(res.issue_rows)
+            summary.values += res.values
+            summary.per_env_values[res.environment] = summary.per_env_values.get(res.environment, 0) + res.values
+            if res.rejected:
+                summary.rejected.append(res.rejected)
+            sha = res.run_row[4]
+            if sha and res.run_row[5]:
+                if sha in seen_hash:
+                    msg = f"{res.run} has the same content as {seen_hash[sha]} (sha256 {sha[:12]}); both are ingested"
+                    summary.duplicates.append(msg)
+                    issue_rows.append([res.environment, res.run, 0, "duplicate", msg, ""])
+                else:
+                    seen_hash[sha] = res.run
+            for row in res.issue_rows:
+                kind = row[3]
+                where = f"{row[1]}:{row[2]}"
+                if kind == "unknown":
+                    summary.unknown.append(f"{where}: {row[5]}")
+                elif kind == "invalid":
+                    summary.invalid.append(f"{where}: {row[4]}")
+                elif kind == "noise":
+                    summary.noise_lines += 1
+                elif kind == "decode":
+                    summary.decode_replaced += 1
+            if progress:
+                progress(done, len(files))
+
+    with atomic.open_atomic(out_dir / RUNS, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(RUNS_COLUMNS)
+        w.writerows(runs_rows)
+    with atomic.open_atomic(out_dir / ISSUES, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(ISSUE_COLUMNS)
+        w.writerows(issue_rows)
+    return summary
+
+
+def print_summary(s: IngestSummary, out=sys.stdout, limit: int = 20) -> None:
+    """The human summary the CLI prints: counts first, then each problem with file:line."""
+    ok = s.files - len(s.rejected)
+    print(f"ingested {ok} of {s.files} files from {s.raw_dir}: {s.values} values -> {s.out_dir}", file=out)
+    for env, n in s.per_env_values.items():
+        print(f"  {env}: {n} values", file=out)
+    print(f"noise lines skipped: {s.noise_lines}; unknown lines: {len(s.unknown)}; invalid values rejected: "
+          f"{len(s.invalid)}; rejected files: {len(s.rejected)}", file=out)
+    for title, items in (("rejected files", s.rejected), ("invalid values", s.invalid),
+                         ("unknown lines", s.unknown), ("duplicate files", s.duplicates)):
+        if items:
+            print(f"{title}:", file=out)
+            for item in items[:limit]:
+                print(f"  {item}", file=out)
+            if len(items) > limit:
+                print(f"  ... and {len(items) - limit} more (see {ISSUES})", file=out)
