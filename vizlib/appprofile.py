@@ -303,8 +303,6 @@ def parse_strace_summary(text: str, source: str = "<text>") -> StraceSummary:
                 source, header_no + 1,
                 f"separator has {len(spans)} columns but the header has {len(fields)}",
             )
-        # Re-anchor the spans on the header's first label so that a divider
-        # that lost (or gained) leading blanks in a paste still lines up.
         table_rows: list[StraceRow] = []
         j = i + 2
         while True:

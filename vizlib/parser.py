@@ -18,6 +18,7 @@ import math
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import catalogue
 from .catalogue import HIGHER, Metric
@@ -49,8 +50,7 @@ class ParseError(ValueError):
         super().__init__(f"{source}:{line}: {reason}")
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):  # a NamedTuple, not a dataclass: hundreds of thousands are made per fleet
     line: int
     metric: str
     param: str
@@ -96,6 +96,7 @@ _DATE_LINE = re.compile(r"^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) .*\d{4}\]\s*$")
 _WRAPPER_RUN = re.compile(rf"^Run \d+:\s*(?P<num>{_NUM})\s*$")
 _WRAPPER_COMMAND = re.compile(r"^Benchmark Command:\s*(?P<cmd>.+)$")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+_TEXT_BYTES = bytes(range(9, 14)) + bytes(range(32, 256))
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _LMBENCH_PROGRAMS = {
@@ -214,7 +215,8 @@ def decode(data: bytes, source: str) -> tuple[str, int]:
         except UnicodeDecodeError as exc:
             raise ParseError(source, 0, f"starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc.reason})") from None
     head = data[:8192]
-    if head.count(b"\x00") > len(head) // 100 or sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 10:
+    control = len(head.translate(None, _TEXT_BYTES))  # bytes left after deleting ordinary text bytes
+    if head.count(b"\x00") > len(head) // 100 or control > len(head) // 10:
         raise ParseError(source, 0, "binary data, not a text log")
     text = data.decode("utf-8", errors="replace")
     replaced = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
@@ -251,7 +253,9 @@ class _Parser:
         except ValueError:
             self.issue(line, "invalid", f"{metric.id}: value {token!r} is not a number", text)
             return
-        if not math.isfinite(value):
+        if 0 < value <= PLAUSIBLE_MAX[metric.unit]:  # the common case, checked first (also rejects NaN)
+            self.values.append(Value(line, metric.id, param, value, _low_precision(metric, token, value), note))
+        elif not math.isfinite(value):
             self.issue(line, "invalid", f"{metric.id}: value {token!r} is not finite", text)
         elif value < 0:
             self.issue(line, "invalid", f"{metric.id}: negative value {token}", text)
@@ -276,6 +280,8 @@ class _Parser:
             return
         if line.startswith("["):
             self.bracket(n, line)
+            return
+        if line[0].isdigit() and self.row(n, line):  # most lines are series rows: try them first
             return
         if self.header(n, line):
             return
@@ -456,19 +462,22 @@ class _Parser:
         return ParsedFile(self.source, fmt, meta, self.values, self.issues)
 
 
+_RESOLUTION = [10.0 ** -d for d in range(13)]
+
+
 def _low_precision(metric: Metric, token: str, value: float) -> bool:
     """True when the printed number carries less than about 1% resolution.
 
     lmbench rounds some results hard: lat_mmap prints whole microseconds from 10 us up, lat_ops two
     decimals of a nanosecond (``integer add: 0.00``). Such values are kept as printed, flagged.
     """
-    t = token.lower().lstrip("+-")
-    if "e" in t:
+    if "e" in token or "E" in token:
         return False
-    decimals = len(t.split(".", 1)[1]) if "." in t else 0
-    if metric.id == "mmap_latency" and decimals == 0:
+    dot = token.find(".")
+    decimals = len(token) - dot - 1 if dot >= 0 else 0
+    if decimals == 0 and metric.id == "mmap_latency":
         return True
-    return value == 0 or 10.0 ** -decimals > 0.01 * abs(value)
+    return value == 0 or _RESOLUTION[min(decimals, 12)] > 0.01 * value
 
 
 def parse_text(text: str, source: str = "<text>", decode_replaced: int = 0) -> ParsedFile:
