@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -184,10 +183,7 @@ def _find_command(line: str) -> _Command | None:
     """An lmbench command line (shell prompt, timestamped driver log, wrapper banner), or None."""
     if not any(p in line for p in _LMBENCH_PROGRAMS):
         return None
-    try:
-        words = shlex.split(line, posix=True)
-    except ValueError:
-        words = line.split()
+    words = line.split()  # logs rarely quote arguments; shlex was 100x slower on big CSVs
     for i, w in enumerate(words):
         name = w.rsplit("/", 1)[-1]
         if name in _LMBENCH_PROGRAMS and (i == 0 or w.startswith(("./", "/")) or words[i - 1] in ("$", "#", ">")
@@ -218,6 +214,8 @@ def decode(data: bytes, source: str) -> tuple[str, int]:
     control = len(head.translate(None, _TEXT_BYTES))  # bytes left after deleting ordinary text bytes
     if head.count(b"\x00") > len(head) // 100 or control > len(head) // 10:
         raise ParseError(source, 0, "binary data, not a text log")
+    if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark, as some Windows editors write
+        data = data[3:]
     text = data.decode("utf-8", errors="replace")
     replaced = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
     return text, replaced
@@ -480,12 +478,32 @@ def _low_precision(metric: Metric, token: str, value: float) -> bool:
     return value == 0 or _RESOLUTION[min(decimals, 12)] > 0.01 * value
 
 
+def _feed_unterminated(p: _Parser, n: int, raw: str) -> None:
+    """The last line of a file without a final newline may have been cut mid-number (a run that
+    was killed, a partial copy): ``0.524288 581`` cut to ``0.524288 58`` would be a wrong value.
+    When the line ends in a digit, a value on it is refused as invalid, never kept; a line that
+    ends in its unit (``... microseconds``) cannot have lost digits and is kept."""
+    before = len(p.values)
+    p.feed(n, raw)
+    if len(p.values) > before and raw.rstrip()[-1:].isdigit():
+        del p.values[before:]
+        p.issue(n, "invalid", "last line has no newline: the run may have been cut mid-number, value not kept", raw)
+
+
 def parse_text(text: str, source: str = "<text>", decode_replaced: int = 0) -> ParsedFile:
     """Parse the text of one lmbench output. Raises ParseError if it holds no lmbench content."""
     p = _Parser(source)
-    lines = text.splitlines()
+    # Split on "\n" only: str.splitlines() also breaks on lone CR, form feeds and U+2028, which
+    # typescripts contain, and would make cited line numbers disagree with editors and grep.
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    unterminated = not text.endswith("\n")
     for n, raw in enumerate(lines, start=1):
-        p.feed(n, raw)
+        if n == len(lines) and unterminated:
+            _feed_unterminated(p, n, raw)
+        else:
+            p.feed(n, raw)
     parsed = p.result(decode_replaced)
     if not parsed.values:
         if p.major is not None:

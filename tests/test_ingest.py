@@ -1,0 +1,218 @@
+"""vizlib.ingest on temporary copies of data/raw: the three CSV tables, rejection of bad files,
+determinism (reruns, serial vs parallel), raw files left untouched, duplicate detection."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+import vizlib.ingest as ingest_mod
+from vizlib import catalogue
+from vizlib.ingest import ingest
+from vizlib.manifest import ManifestError
+
+from conftest import BAD, RAW
+
+# The documented columns (ingest.py module docstring and constants), written out here on purpose.
+TIDY_COLUMNS = ["environment", "run", "line", "metric", "param", "value", "unit", "category", "direction",
+                "low_precision", "note"]
+RUNS_COLUMNS = ["environment", "run", "status", "format", "sha256", "bytes", "values", "noise_lines",
+                "unknown_lines", "invalid_lines", "uname", "kernel_release", "os", "mhz", "hostname",
+                "lmbench_version", "date", "mb", "processors"]
+ISSUE_COLUMNS = ["environment", "run", "line", "kind", "reason", "text"]
+LAB_RUNS = ["host/host.3", "host/host.4", "container/container.0", "container/container.1",
+            "tcg/tcg.1", "tcg/tcg.2", "uml/uml.0", "uml/uml.2"]  # manifest order, files sorted
+
+
+@pytest.fixture
+def raw(tmp_path) -> Path:
+    dst = tmp_path / "raw"
+    shutil.copytree(RAW, dst)
+    return dst
+
+
+def _read(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh))
+
+
+def _tables(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in ("lmbench_tidy.csv", "lmbench_runs.csv", "ingest_issues.csv")}
+
+
+def _hashes(folder: Path) -> dict[str, tuple[str, int]]:
+    return {p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_columns(raw, tmp_path):
+    out = tmp_path / "out"
+    ingest(raw, out, jobs=1)
+    assert _header(out / "lmbench_tidy.csv") == TIDY_COLUMNS
+    assert _header(out / "lmbench_runs.csv") == RUNS_COLUMNS
+    assert _header(out / "ingest_issues.csv") == ISSUE_COLUMNS
+    assert list(ingest_mod.TIDY_COLUMNS) == TIDY_COLUMNS
+    assert list(ingest_mod.RUNS_COLUMNS) == RUNS_COLUMNS
+    assert list(ingest_mod.ISSUE_COLUMNS) == ISSUE_COLUMNS
+
+
+def test_runs_table(raw, tmp_path):
+    out = tmp_path / "out"
+    summary = ingest(raw, out, jobs=1)
+    runs = _read(out / "lmbench_runs.csv")
+    assert [r["run"] for r in runs] == LAB_RUNS  # path relative to the raw folder, '/' separators
+    tidy = _read(out / "lmbench_tidy.csv")
+    for r in runs:
+        path = raw / r["run"]
+        data = path.read_bytes()
+        assert r["environment"] == r["run"].split("/")[0]
+        assert r["status"] == "ok"
+        assert r["format"] == "lmbench3-results"
+        assert r["sha256"] == hashlib.sha256(data).hexdigest()
+        assert int(r["bytes"]) == len(data)
+        assert int(r["values"]) == sum(1 for t in tidy if t["run"] == r["run"])
+        assert r["unknown_lines"] == "0" and r["invalid_lines"] == "0"
+    host3 = next(r for r in runs if r["run"] == "host/host.3")
+    assert host3["kernel_release"] == "6.18.44-fc-v669"
+    assert host3["hostname"] == "vm"
+    assert host3["date"] == "Thu Nov 26 06:58:29 UTC 2026"
+    assert host3["values"] == "390"
+    assert summary.files == 8 and summary.values == len(tidy)
+
+
+def test_tidy_rows(raw, tmp_path):
+    out = tmp_path / "out"
+    ingest(raw, out, jobs=1)
+    tidy = _read(out / "lmbench_tidy.csv")
+    for row in tidy:
+        m = catalogue.get(row["metric"])
+        assert (row["unit"], row["category"], row["direction"]) == (m.unit, m.category, m.direction)
+        assert row["low_precision"] in ("true", "false")
+        int(row["line"])
+        float(row["value"])
+    # data/raw/host/host.3 line 83: "Simple syscall: 0.1659 microseconds"
+    (row,) = [t for t in tidy if t["run"] == "host/host.3" and t["line"] == "83"]
+    assert (row["environment"], row["metric"], row["param"], float(row["value"]), row["unit"]) == (
+        "host", "syscall_null", "", 0.1659, "us")
+    # data/raw/uml/uml.0 line 436: "2 40.18" in the "size=0k block
+    (row,) = [t for t in tidy if t["run"] == "uml/uml.0" and t["line"] == "436"]
+    assert (row["metric"], row["param"], float(row["value"])) == ("ctx_switch", "2p/0K", 40.18)
+    # data/raw/tcg/tcg.1 line 133: "0k\t44\t8486\t9241" gives two rows
+    rows = {t["metric"]: float(t["value"]) for t in tidy if t["run"] == "tcg/tcg.1" and t["line"] == "133"}
+    assert rows == {"fs_create": 8486.0, "fs_delete": 9241.0}
+
+
+def test_shipped_data_ingests_clean(tmp_path):
+    # The real data/raw, read in place (ingest opens raw files read-only); output to tmp.
+    before = _hashes(RAW)
+    summary = ingest(RAW, tmp_path / "out", jobs=1)
+    assert summary.rejected == []
+    assert summary.unknown == []
+    assert summary.invalid == []
+    assert summary.exit_code == 0
+    assert summary.files == 8
+    issues = _read(tmp_path / "out" / "ingest_issues.csv")
+    assert {i["kind"] for i in issues} <= {"noise"}
+    assert _hashes(RAW) == before
+
+
+@pytest.mark.parametrize("bad_name, env, message", [
+    ("binary.bin", "host", "binary"),
+    ("empty.txt", "tcg", "empty file"),
+    ("not_lmbench.txt", "uml", "not an lmbench log"),
+])
+def test_bad_file_rejected_others_ingest(raw, tmp_path, bad_name, env, message):
+    shutil.copy(BAD / bad_name, raw / env / bad_name)
+    out = tmp_path / "out"
+    summary = ingest(raw, out, jobs=1)
+    run = f"{env}/{bad_name}"
+    assert summary.exit_code == 1
+    assert len(summary.rejected) == 1 and summary.rejected[0].startswith(run)
+    runs = {r["run"]: r for r in _read(out / "lmbench_runs.csv")}
+    assert runs[run]["status"] == "rejected"
+    assert runs[run]["values"] == "0"
+    assert runs[run]["sha256"] == hashlib.sha256((BAD / bad_name).read_bytes()).hexdigest()
+    assert all(runs[r]["status"] == "ok" for r in LAB_RUNS)
+    rejected = [i for i in _read(out / "ingest_issues.csv") if i["kind"] == "rejected"]
+    assert len(rejected) == 1 and rejected[0]["run"] == run and message in rejected[0]["reason"]
+    tidy_runs = {t["run"] for t in _read(out / "lmbench_tidy.csv")}
+    assert tidy_runs == set(LAB_RUNS)
+
+
+def test_invalid_value_is_listed_and_exit_code_1(raw, tmp_path):
+    shutil.copy(BAD / "invalid_values.txt", raw / "host" / "invalid_values.txt")
+    out = tmp_path / "out"
+    summary = ingest(raw, out, jobs=1)
+    assert summary.exit_code == 1
+    invalid = [i for i in _read(out / "ingest_issues.csv") if i["kind"] == "invalid"]
+    assert {(i["run"], i["line"]) for i in invalid} == {("host/invalid_values.txt", str(n)) for n in (2, 3, 4, 6, 10, 11, 16)}
+
+
+def test_rerun_is_byte_identical(raw, tmp_path):
+    out = tmp_path / "out"
+    ingest(raw, out, jobs=1)
+    first = _tables(out)
+    ingest(raw, out, jobs=1)
+    assert _tables(out) == first
+    assert sorted(p.name for p in out.iterdir()) == sorted(first)  # no temporary files left behind
+
+
+def test_serial_and_parallel_identical(raw, tmp_path, monkeypatch):
+    shutil.copy(BAD / "binary.bin", raw / "uml" / "binary.bin")  # a rejected file keeps its place too
+    ingest(raw, tmp_path / "serial", jobs=1)
+    started = []
+
+    class CountingPool(ingest_mod.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            started.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_mod, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(ingest_mod, "ProcessPoolExecutor", CountingPool)
+    ingest(raw, tmp_path / "parallel", jobs=2)
+    assert started == [2], "the parallel path was not taken"
+    assert _tables(tmp_path / "parallel") == _tables(tmp_path / "serial")
+
+
+def test_raw_files_unchanged(raw, tmp_path):
+    shutil.copy(BAD / "latin1.txt", raw / "host" / "latin1.txt")
+    before = _hashes(raw)
+    ingest(raw, tmp_path / "out", jobs=1)
+    assert _hashes(raw) == before
+
+
+def test_identical_files_in_two_environments_reported_as_duplicate(raw, tmp_path):
+    shutil.copy(raw / "host" / "host.3", raw / "container" / "copy-of-host.3")
+    out = tmp_path / "out"
+    summary = ingest(raw, out, jobs=1)
+    assert len(summary.duplicates) == 1
+    assert "container/copy-of-host.3" in summary.duplicates[0] and "host/host.3" in summary.duplicates[0]
+    dup = [i for i in _read(out / "ingest_issues.csv") if i["kind"] == "duplicate"]
+    assert [(i["environment"], i["run"]) for i in dup] == [("container", "container/copy-of-host.3")]
+    runs = {r["run"]: r for r in _read(out / "lmbench_runs.csv")}
+    assert runs["container/copy-of-host.3"]["status"] == "ok"  # both are ingested, the duplicate is only reported
+
+
+def test_nested_run_path(raw, tmp_path):
+    (raw / "host" / "day2").mkdir()
+    shutil.copy(raw / "host" / "host.4", raw / "host" / "day2" / "host.4")
+    out = tmp_path / "out"
+    ingest(raw, out, jobs=1)
+    assert "host/day2/host.4" in [r["run"] for r in _read(out / "lmbench_runs.csv")]
+
+
+def test_bad_manifest_writes_nothing(raw, tmp_path):
+    (raw / "environments.toml").write_text('[environments.host]\nkind = "physical"\ntechnology = "warp-drive"\n')
+    out = tmp_path / "out"
+    with pytest.raises(ManifestError):
+        ingest(raw, out, jobs=1)
+    assert not out.exists()
