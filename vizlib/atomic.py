@@ -16,19 +16,42 @@ from pathlib import Path
 @contextlib.contextmanager
 def open_atomic(path, mode: str = "w", **kwargs):
     """Like ``open(path, mode)`` for writing, but the file appears only when the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with open_atomic_group([path], mode, **kwargs) as (fh,):
+        yield fh
+
+
+@contextlib.contextmanager
+def open_atomic_group(paths, mode: str = "w", **kwargs):
+    """Open several files for writing that are published together when the block succeeds.
+
+    All are written and fsynced under temporary names first; only then are they renamed, one
+    right after the other, so an interruption during the (long) writing leaves every old file in
+    place. (POSIX has no multi-file rename: the remaining window is the few microseconds between
+    the renames.)
+    """
+    paths = [Path(p) for p in paths]
+    tmps, handles = [], []
     try:
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            yield fh
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            tmps.append(tmp)
+            handles.append(os.fdopen(fd, mode, **kwargs))
+        yield handles
+        for fh in handles:
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+            fh.close()
+        for tmp, path in zip(tmps, paths):
+            os.chmod(tmp, 0o644)
+        for tmp, path in zip(tmps, paths):
+            os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        for fh in handles:
+            fh.close()
+        for tmp in tmps:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
 
 

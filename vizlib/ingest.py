@@ -17,14 +17,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import multiprocessing
 import os
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import atomic, catalogue, manifest as manifest_mod
-from .parser import META_COLUMNS, ParseError, parse_bytes, MAX_FILE_BYTES
+from .parser import MAX_FILE_BYTES, META_COLUMNS, ParseError, parse_bytes
+from .parser import _too_big as too_big
 
 TIDY = "lmbench_tidy.csv"
 RUNS = "lmbench_runs.csv"
@@ -81,15 +85,21 @@ def _fmt(value: float) -> str:
 
 def parse_one(environment: str, path: str, run: str) -> FileResult:
     """Parse one raw file into ready-to-write rows. Never raises for bad content."""
-    data = b""
+    data, size, sha = b"", 0, ""
     try:
         with open(path, "rb") as fh:  # read-only: raw files are never modified
-            data = fh.read(MAX_FILE_BYTES + 1)
-        sha = hashlib.sha256(data).hexdigest()
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_FILE_BYTES:  # hash it in chunks for the record, but never load it whole
+                digest = hashlib.sha256()
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+                sha = digest.hexdigest()
+                raise ParseError(run, 0, too_big(size))
+            data = fh.read()
+        sha, size = hashlib.sha256(data).hexdigest(), len(data)
         parsed = parse_bytes(data, run)
     except ParseError as exc:
-        sha = hashlib.sha256(data).hexdigest()
-        run_row = [environment, run, "rejected", "", sha, len(data), 0, 0, 0, 0] + [""] * len(META_COLUMNS)
+        run_row = [environment, run, "rejected", "", sha, size, 0, 0, 0, 0] + [""] * len(META_COLUMNS)
         issue = [environment, run, exc.line, "rejected", exc.reason, ""]
         return FileResult(environment, run, run_row, "", [issue], 0, rejected=str(exc))
     except OSError as exc:
@@ -123,17 +133,30 @@ def raw_files(raw_dir, man: manifest_mod.Manifest) -> list[tuple[str, str, str]]
     out = []
     for env in man.environments.values():
         folder = raw_dir / env.name
+        if folder.is_symlink() and not _inside(folder, raw_dir, want_dir=True):
+            out.append((env.name, "", env.name))
+            continue
         for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
+            # os.walk does not follow directory symlinks; list them so they are rejected, not lost
+            linked = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in linked)
+            for name in sorted(filenames + linked):
                 if name.startswith("."):
                     continue
                 path = Path(dirpath) / name
                 run = path.relative_to(raw_dir).as_posix()
-                real = path.resolve()
-                inside = real.is_relative_to(raw_dir) and real.is_file()
-                out.append((env.name, str(real) if inside else "", run))
+                inside = _inside(path, raw_dir, want_dir=False)
+                out.append((env.name, str(path.resolve()) if inside else "", run))
     return out
+
+
+def _inside(path: Path, raw_dir: Path, want_dir: bool) -> bool:
+    """True if ``path`` resolves to a regular file (or folder) inside ``raw_dir``."""
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # dangling link or a symlink loop
+        return False
+    return real.is_relative_to(raw_dir) and (real.is_dir() if want_dir else real.is_file())
 
 
 def _results(files, jobs: int):
@@ -143,11 +166,23 @@ def _results(files, jobs: int):
         return
     size = max(1, min(256, len(files) // (jobs * 8)))
     batches = [files[i:i + size] for i in range(0, len(files), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # "spawn" is safe inside a Jupyter kernel (no fork of a threaded process); the watchdog ends
+    # the workers if the parent is killed (kill -9), since they would otherwise wait forever.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         for batch_result, batch in zip(pool.map(_parse_batch, [[f for f in b if f[1]] for b in batches]), batches):
             it = iter(batch_result)
             for args in batch:  # keep sorted order, with out-of-tree symlinks in their place
                 yield next(it) if args[1] else _outside(*args)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _outside(environment, _path, run) -> FileResult:
@@ -175,7 +210,8 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSu
     seen_hash: dict[str, str] = {}
     runs_rows, issue_rows = [], []
 
-    with atomic.open_atomic(out_dir / TIDY, "w", encoding="utf-8", newline="") as tidy:
+    with atomic.open_atomic_group([out_dir / TIDY, out_dir / RUNS, out_dir / ISSUES], "w", encoding="utf-8",
+                                  newline="") as (tidy, runs_fh, issues_fh):
         tidy.write(",".join(TIDY_COLUMNS) + "\n")
         for done, res in enumerate(_results(files, jobs), start=1):
             tidy.write(res.tidy_csv)
@@ -207,12 +243,10 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSu
             if progress:
                 progress(done, len(files))
 
-    with atomic.open_atomic(out_dir / RUNS, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
+        w = csv.writer(runs_fh, lineterminator="\n")
         w.writerow(RUNS_COLUMNS)
         w.writerows(runs_rows)
-    with atomic.open_atomic(out_dir / ISSUES, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
+        w = csv.writer(issues_fh, lineterminator="\n")
         w.writerow(ISSUE_COLUMNS)
         w.writerows(issue_rows)
     return summary

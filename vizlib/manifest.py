@@ -98,7 +98,7 @@ def load(raw_dir, check_folders: bool = True) -> Manifest:
     envs: dict[str, Environment] = {}
     for name, table in tables.items():
         line = _line_of(text, name)
-        if not _NAME.match(name) or ".." in name:
+        if not _NAME.fullmatch(name) or ".." in name:
             raise ManifestError(path, line, f"environment name {name!r} must be letters, digits, '_', '-', '.', '+' (it names a folder)")
         if not isinstance(table, dict):
             raise ManifestError(path, line, f"environments.{name} must be a table")

@@ -15,6 +15,7 @@ A file with no lmbench content at all raises ``ParseError``.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -202,7 +203,7 @@ def decode(data: bytes, source: str) -> tuple[str, int]:
     UTF-8, and bytes that are not UTF-8 (Latin-1 accents, line noise) become U+FFFD and are counted.
     """
     if len(data) > MAX_FILE_BYTES:
-        raise ParseError(source, 0, f"file is {len(data)} bytes, over the {MAX_FILE_BYTES} byte limit for one lmbench log")
+        raise ParseError(source, 0, _too_big(len(data)))
     if not data.strip():
         raise ParseError(source, 0, "empty file")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -377,6 +378,9 @@ class _Parser:
             return False
         x, y = m.group("x"), m.group("y")
         kind = self.series_kind
+        if kind != "unknown" and not _valid_x(x):  # the size/count column becomes a param: check it too
+            self.issue(n, "invalid", f"row label {x!r} is not a size or count", line)
+            return True
         if kind == "ctx":
             self.add(n, self.series, f"{x}p/{self.series_param}K", y, 1.0, line)
         elif kind == "stride":
@@ -460,6 +464,14 @@ class _Parser:
         return ParsedFile(self.source, fmt, meta, self.values, self.issues)
 
 
+def _valid_x(token: str) -> bool:
+    try:
+        x = float(token)
+    except ValueError:
+        return False
+    return 0 <= x < 1e12
+
+
 _RESOLUTION = [10.0 ** -d for d in range(13)]
 
 
@@ -485,7 +497,7 @@ def _feed_unterminated(p: _Parser, n: int, raw: str) -> None:
     ends in its unit (``... microseconds``) cannot have lost digits and is kept."""
     before = len(p.values)
     p.feed(n, raw)
-    if len(p.values) > before and raw.rstrip()[-1:].isdigit():
+    if len(p.values) > before and raw.rstrip()[-1:] in "0123456789.":
         del p.values[before:]
         p.issue(n, "invalid", "last line has no newline: the run may have been cut mid-number, value not kept", raw)
 
@@ -527,7 +539,12 @@ def parse_file(path, source: str | None = None) -> ParsedFile:
     """Parse a file on disk (opened read-only). ``source`` is the name used in messages."""
     source = source if source is not None else str(path)
     with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > MAX_FILE_BYTES:  # checked before reading: a 200 MB file is never loaded
+            raise ParseError(source, 0, _too_big(size))
         data = fh.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ParseError(source, 0, f"file is over the {MAX_FILE_BYTES} byte limit for one lmbench log")
     return parse_bytes(data, source)
+
+
+def _too_big(size: int) -> str:
+    return f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit for one lmbench log"
