@@ -369,11 +369,6 @@ def test_report_html_and_tables_hold_no_absolute_path(hostile_report):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="BUG: the executed notebooks of a report (reports/NAME/NN_*.ipynb) record "
-                   "raw_dir and processed_dir in the papermill parameters cell and metadata as paths relative to "
-                   "the project root, e.g. '../../tmp/pytest-.../raw', which spell out this machine's absolute "
-                   "location of the raw folder (and a staging folder that no longer exists). HTML and index.html "
-                   "are clean.")
 def test_report_notebooks_hold_no_absolute_path(hostile_report):
     tmp, folder = hostile_report
     forbidden = [str(ROOT), str(tmp), str(Path(tmp).resolve())]

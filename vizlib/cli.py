@@ -127,10 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("estimate", help="expected overhead of an application mix per environment")
-    p.add_argument("--mix", default=None, help="category shares, e.g. cpu=0.5,memory=0.2,disk=0.2,network=0.1")
+    p.add_argument("--mix", default=None, help="category shares summing to 1, e.g. cpu=0.5,memory=0.2,disk=0.2,"
+                   "network=0.1 (cpu:0.5 also works), or a preset name from vizlib.presets")
     p.add_argument("--strace", type=Path, default=None, help="strace -c -f summary of the application")
     p.add_argument("--time-v", dest="time_v", type=Path, default=None, help="GNU time -v output of the application")
-    p.add_argument("--processed", type=Path, default=paths.PROCESSED)
+    p.add_argument("--processed", type=Path, default=paths.PROCESSED, help="folder with the ingest tables")
+    p.add_argument("--raw", type=Path, default=paths.RAW, help="raw folder whose manifest names the baselines")
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.set_defaults(func=_cmd_estimate)
     return ap

@@ -1,0 +1,560 @@
+"""Charts of the suite, in seaborn's style: tidy DataFrames in, ``ax=`` in, Axes or Figure out.
+
+No function here reads a file, calls ``plt.show()`` or changes global matplotlib state; the
+notebooks pass in the tables ``vizlib.normalise`` and ``vizlib.references`` build. Column names
+are keyword-only arguments with the suite's defaults.
+
+Axes-level functions (draw into ``ax``, return it):
+
+- ``item_plot``: absolute values of one lmbench item per environment, every run a point and the
+  median a bar, each baseline beside its virtual environments;
+- ``slowdown_plot``: direction-aware slowdown of many metrics for every virtual environment,
+  a dot plot grouped by category, intervals as error bars, noisy metrics hollow;
+- ``category_plot``: the representative slowdown of each OS-operation category;
+- ``literature_plot``: Barham et al. 2003's ratios beside measured slowdowns of the same technology.
+
+Figure-level wrappers: ``source_figures`` (the source article's four items, one figure each) and
+``literature_figure`` (one panel per paper system).
+
+Environments: every function takes ``environments`` (names, None = all) and, where it helps,
+``manifest`` (``vizlib.manifest.Manifest``) for the order "baseline, then its virtual
+environments, then the next baseline group" and for stable colours: baselines grey, virtual
+environments from the colour-blind palette in manifest order.
+
+Which metrics the all-metrics plot shows: by default one representative param per metric family
+(``representative_param``): the largest size of a size series (what lmbench's own summary
+prints), localhost for network metrics, ``2p/0K`` for context switches and ``0k`` for file
+create/delete; plain metrics have one value anyway. Callers pick others with ``metrics``.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from . import catalogue
+from .references import LITERATURE_LABEL
+from .report import display_order  # noqa: F401  (re-exported: part of this module's API)
+
+BASELINE_GREYS = ("#3b3b3b", "#7a7a7a", "#a6a6a6", "#5c5c5c", "#909090")
+LITERATURE_COLOR = "#000000"
+LOG_SPAN = 8.0  # use a log scale once max/min of what is drawn exceeds this
+
+
+# --- environments, order and colours ----------------------------------------------------------
+
+def environment_palette(manifest=None, names=None) -> dict:
+    """name -> colour: baselines in greys, virtual environments from seaborn's colour-blind palette.
+
+    Colours follow manifest order, so an environment keeps its colour whichever subset is shown.
+    Without a manifest, ``names`` are all coloured from the palette in the order given.
+    """
+    colors = [c for i, c in enumerate(sns.color_palette("colorblind", 10)) if i != 7]  # 7 is grey
+    if manifest is None:
+        return {n: colors[i % len(colors)] for i, n in enumerate(names or [])}
+    pal = {}
+    for i, env in enumerate(manifest.physical()):
+        pal[env.name] = BASELINE_GREYS[i % len(BASELINE_GREYS)]
+    for i, env in enumerate(manifest.virtual()):
+        pal[env.name] = colors[i % len(colors)]
+    return pal
+
+
+def _virtual_order(data, manifest, environments, env_col="environment"):
+    present = list(dict.fromkeys(data[env_col]))
+    if manifest is not None:
+        order = [n for n in display_order(manifest, environments) if manifest.environments[n].is_virtual]
+        return [n for n in order if n in present]
+    return [n for n in present if environments is None or n in set(environments)]
+
+
+# --- metric selection ---------------------------------------------------------------------------
+
+_SPECIAL_PARAM = {"ctx_switch": "2p/0K", "ctx_overhead": "0K", "fs_create": "0k", "fs_delete": "0k"}
+
+
+def _size_key(param: str):
+    try:
+        return (0, float(param))
+    except ValueError:
+        nums = re.findall(r"[\d.]+", param)
+        return (1, tuple(float(n) for n in nums if n.replace(".", "", 1).isdigit()), param)
+
+
+def representative_param(metric: str, params) -> str:
+    """The one param that stands for ``metric`` by default, chosen from the ``params`` measured.
+
+    Plain metrics: "" (their only value). ``ctx_switch`` 2p/0K, ``ctx_overhead`` 0K, file
+    create/delete 0k (the smallest-file rates lmbench's summary starts with); network metrics
+    "" (localhost); size series (mmap latency, bandwidth sweeps): the largest size, which is the
+    value lmbench's own summary reports. Falls back to the largest param in natural order.
+    """
+    params = [str(p) for p in dict.fromkeys(params)]
+    if not params:
+        raise ValueError(f"{metric}: no params measured")
+    if "" in params or len(params) == 1:
+        return "" if "" in params else params[0]
+    special = _SPECIAL_PARAM.get(metric)
+    if special in params:
+        return special
+    return max(params, key=_size_key)
+
+
+def parse_metric_list(text) -> list[tuple[str, str | None]]:
+    """``"pagefault, mmap_latency@0.524288, ctx_switch@*"`` -> [(metric, param or None), ...].
+
+    ``None`` as param means "the representative param"; ``metric@*`` means every param. Unknown
+    metric ids raise ValueError naming them.
+    """
+    if text is None:
+        return []
+    items = text if isinstance(text, (list, tuple)) else [s for s in str(text).split(",") if s.strip()]
+    out, unknown = [], []
+    for item in items:
+        metric, param = (item if isinstance(item, tuple) else (*item.strip().split("@", 1), None)[:2])
+        metric = metric.strip()
+        try:
+            catalogue.get(metric)
+        except KeyError:
+            unknown.append(metric)
+        out.append((metric, None if param is None else str(param).strip()))
+    if unknown:
+        raise ValueError(f"unknown metric id(s): {', '.join(unknown)} (see vizlib.catalogue)")
+    return out
+
+
+def select_metrics(overhead: pd.DataFrame, metrics=None, *, metric="metric", param="param") -> pd.DataFrame:
+    """Rows of ``overhead`` for the chosen metrics.
+
+    ``metrics``: None = every metric at its representative param; otherwise what
+    ``parse_metric_list`` accepts (a comma-separated string or a list of ids / (id, param)).
+    """
+    df = overhead.copy()
+    df[param] = df[param].fillna("").astype(str)
+    wanted = parse_metric_list(metrics) if metrics else [(m, None) for m in dict.fromkeys(df[metric])]
+    keep = np.zeros(len(df), dtype=bool)
+    for m, p in wanted:
+        rows = (df[metric] == m).to_numpy()
+        if not rows.any():
+            continue
+        if p == "*":
+            keep |= rows
+        else:
+            chosen = representative_param(m, df.loc[rows, param]) if p is None else p
+            keep |= rows & (df[param] == chosen).to_numpy()
+    return df[keep]
+
+
+# --- shared drawing helpers -------------------------------------------------------------------
+
+def _want_log(values) -> bool:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x) and x > 0], dtype=float)
+    return v.size > 1 and v.max() / v.min() > LOG_SPAN
+
+
+def _direction_text(direction: str) -> str:
+    return "higher is better" if direction == catalogue.HIGHER else "lower is better"
+
+
+def _param_text(metric_id: str, param: str) -> str:
+    """A param as a reader wants it: sizes in MB shortened ("67.108864" -> "67.1 MB")."""
+    try:
+        meta = catalogue.get(metric_id)
+    except KeyError:
+        return param
+    if param and "size in MB" in meta.param:
+        try:
+            return f"{float(param):.3g} MB"
+        except ValueError:
+            return param
+    return param
+
+
+def _row_label(metric_id: str, param: str) -> str:
+    try:
+        label = catalogue.get(metric_id).label
+    except KeyError:
+        label = metric_id
+    return f"{label} [{_param_text(metric_id, param)}]" if param else label
+
+
+def _fmt_value(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+def _col(df, name):
+    return df[name].to_numpy(float) if name in df else None
+
+
+def _flags(df, name):
+    """A boolean column as a numpy array (missing column or NA -> False)."""
+    if name not in df:
+        return np.zeros(len(df), bool)
+    return df[name].astype("boolean").fillna(False).to_numpy(bool)
+
+
+def _errbars(ax, pos, val, lo, hi, noisy, *, color, horizontal, marker="o", size=6.0, zorder=3, gid=None):
+    """Points with intervals, one errorbar call per fill style (filled; hollow = noisy).
+
+    ``pos`` is the categorical position, ``val`` the value; ``lo``/``hi`` the interval (NaN = none).
+    Returns the number of points drawn. ``gid`` tags the marker lines (tests count points by it).
+    """
+    pos, val = np.asarray(pos, float), np.asarray(val, float)
+    lo = np.asarray(lo, float) if lo is not None else np.full(len(val), np.nan)
+    hi = np.asarray(hi, float) if hi is not None else np.full(len(val), np.nan)
+    noisy = np.asarray(noisy, bool) if noisy is not None else np.zeros(len(val), bool)
+    for hollow in (False, True):
+        m = (noisy == hollow) & np.isfinite(val)
+        if not m.any():
+            continue
+        has = np.isfinite(lo[m]) & np.isfinite(hi[m])
+        err = np.vstack([np.where(has, np.maximum(val[m] - lo[m], 0), 0.0),
+                         np.where(has, np.maximum(hi[m] - val[m], 0), 0.0)])
+        xs, ys = (val[m], pos[m]) if horizontal else (pos[m], val[m])
+        container = ax.errorbar(xs, ys, xerr=err if horizontal else None, yerr=None if horizontal else err, fmt=marker,
+                                color=color, ecolor=color, elinewidth=1.2, capsize=2.5, markersize=size, zorder=zorder,
+                                markeredgecolor=color, markerfacecolor="white" if hollow else color,
+                                markeredgewidth=1.4)
+        container.lines[0].set_gid(gid)
+    return int(np.isfinite(val).sum())
+
+
+def _noisy_handle():
+    return Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="0.3",
+                  markeredgewidth=1.4, color="0.3", label="noisy (run-to-run spread high): hollow")
+
+
+def _ensure_ax(ax, figsize):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+# --- the source's four items -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SourceItem:
+    operation: str  # the OS operation it stands for
+    metric: str
+    param: str | None  # None: the representative param (the largest size for mmap)
+    program: str
+
+
+SOURCE_ITEMS = (
+    SourceItem("CPU", "int_bit", None, "lat_ops"),
+    SourceItem("memory", "pagefault", None, "lat_pagefault"),
+    SourceItem("disk I/O", "mmap_latency", None, "lat_mmap, largest size"),
+    SourceItem("network I/O", "tcp_latency", "", "lat_tcp, localhost"),
+)
+
+
+def item_values(tidy: pd.DataFrame, *, metric: str, param: str | None = None, environments=None,
+                metric_col="metric", param_col="param", env_col="environment") -> tuple[pd.DataFrame, str]:
+    """The rows of one item and the param used.
+
+    ``param=None`` picks the representative param; for a size series that is the largest size
+    measured in every shown environment (so all bars compare the same size), or the overall
+    largest if no size is common to all.
+    """
+    rows = tidy[tidy[metric_col] == metric].copy()
+    rows[param_col] = rows[param_col].fillna("").astype(str)
+    if environments is not None:
+        rows = rows[rows[env_col].isin(list(environments))]
+    if rows.empty:
+        return rows, "" if param is None else param
+    if param is None:
+        per_env = [set(g) for _, g in rows.groupby(env_col)[param_col]]
+        common = set.intersection(*per_env) if per_env else set()
+        param = representative_param(metric, sorted(common) if common else rows[param_col].unique())
+    return rows[rows[param_col] == param], param
+
+
+def item_plot(tidy: pd.DataFrame, *, metric: str, param: str | None = None, manifest=None, environments=None,
+              x: str = "environment", y: str = "value", run: str = "run", log: bool | None = None,
+              title: str | None = None, ax: Axes | None = None) -> Axes:
+    """Absolute values of one lmbench item per environment: every run a point, the median a bar.
+
+    Environments are ordered baseline first, then its virtual environments (``display_order``);
+    an environment with no value for the item is labelled "no data". The y axis carries the
+    catalogue unit, the title says which direction is better. ``log=None`` switches to a log
+    axis when values span more than ``LOG_SPAN``.
+    """
+    meta = catalogue.get(metric)
+    order = display_order(manifest, environments, present=list(dict.fromkeys(tidy[x])))
+    rows, used = item_values(tidy, metric=metric, param=param, environments=order, env_col=x)
+    ax = _ensure_ax(ax, (max(4.5, 1.0 * len(order) + 2.0), 3.8))
+    pal = environment_palette(manifest, order)
+    positions = {name: i for i, name in enumerate(order)}
+    if not rows.empty:
+        sns.stripplot(data=rows, x=x, y=y, hue=x, order=order, hue_order=order, palette=pal, jitter=0.12, size=6,
+                      edgecolor="white", linewidth=0.6, legend=False, ax=ax, zorder=3)
+    medians = rows.groupby(x)[y].median() if not rows.empty else pd.Series(dtype=float)
+    for name, i in positions.items():
+        if name in medians.index:
+            med = medians[name]
+            ax.hlines(med, i - 0.32, i + 0.32, color=pal.get(name, "0.2"), linewidth=2.6, zorder=2)
+            ax.annotate(_fmt_value(med), (i + 0.34, med), xytext=(2, 0), textcoords="offset points", va="center",
+                        fontsize=8, color="0.25")
+        else:
+            ax.text(i, 0.5, "no data", transform=ax.get_xaxis_transform(), ha="center", va="center",
+                    fontsize=9, color="0.4", style="italic")
+    # separators between baseline groups
+    if manifest is not None:
+        for i in range(1, len(order)):
+            if not manifest.environments[order[i]].is_virtual:
+                ax.axvline(i - 0.5, color="0.75", linewidth=1, linestyle=":")
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels([_env_tick(name, manifest) for name in order], rotation=30 if len(order) > 6 else 0,
+                       ha="right" if len(order) > 6 else "center")
+    ax.set_xlim(-0.6, len(order) - 0.4)
+    values = rows[y].to_numpy(dtype=float) if not rows.empty else np.array([])
+    use_log = _want_log(values) if log is None else log
+    if use_log:
+        ax.set_yscale("log")
+    elif values.size:
+        ax.set_ylim(0, values.max() * 1.15 if values.max() > 0 else 1)
+    size = f" at {_param_text(metric, used)}" if used else ""
+    ax.set_ylabel(f"{meta.label} ({meta.unit})" + (", log scale" if use_log else ""))
+    ax.set_xlabel("")
+    ax.set_title(title or f"{meta.label}{size}: {_direction_text(meta.direction)}")
+    sns.despine(ax=ax)
+    return ax
+
+
+def _env_tick(name, manifest):
+    if manifest is None or name not in manifest.environments:
+        return name
+    env = manifest.environments[name]
+    if not env.is_virtual:
+        return f"{name}\n(baseline)"
+    return name if env.technology == name else f"{name}\n{env.technology}"
+
+
+def source_figures(tidy: pd.DataFrame, *, manifest=None, environments=None, items=SOURCE_ITEMS) -> list[Figure]:
+    """The source article's four comparisons, one figure per item (CPU, memory, disk I/O, network I/O)."""
+    figs = []
+    for item in items:
+        meta = catalogue.get(item.metric)
+        n = len(display_order(manifest, environments, present=list(dict.fromkeys(tidy["environment"]))))
+        fig, ax = plt.subplots(figsize=(max(4.5, 1.0 * n + 2.0), 3.8), layout="constrained")
+        item_plot(tidy, metric=item.metric, param=item.param, manifest=manifest, environments=environments, ax=ax)
+        fig.suptitle(f"{item.operation}: {meta.label.lower()} ({item.program})", fontsize=11, fontweight="bold")
+        figs.append(fig)
+    return figs
+
+
+# --- slowdown of every metric --------------------------------------------------------------------
+
+def slowdown_plot(overhead: pd.DataFrame, *, metrics=None, environments=None, manifest=None,
+                  x: str = "slowdown", low: str = "ci_low", high: str = "ci_high", noisy: str = "noisy",
+                  env_col: str = "environment", log: bool | None = None, ax: Axes | None = None) -> Axes:
+    """Direction-aware slowdown of every chosen metric for every virtual environment.
+
+    One row per (metric, param), grouped by OS-operation category; one dot per environment,
+    dodged within the row, with its interval as an error bar. Hollow dots are noisy metrics.
+    The dashed line at 1 is "as fast as the baseline"; right of it the virtual environment is
+    slower. ``metrics`` as in ``select_metrics`` (None = one representative param per metric).
+    The figure grows with the number of rows when ``ax`` is None.
+    """
+    data = select_metrics(overhead, metrics)
+    data = data[np.isfinite(data[x].to_numpy(dtype=float))]
+    envs = _virtual_order(data, manifest, environments, env_col)
+    data = data[data[env_col].isin(envs)]
+    cat_rank = {c: i for i, c in enumerate(catalogue.CATEGORIES)}
+    rows = (data[["category", "metric", "param"]].drop_duplicates()
+            .assign(_rank=lambda d: d["category"].map(cat_rank).fillna(99),
+                    _label=lambda d: [_row_label(m, p) for m, p in zip(d["metric"], d["param"])])
+            .sort_values(["_rank", "_label"]).reset_index(drop=True))
+    ax = _ensure_ax(ax, (8.5, max(2.5, 0.26 * len(rows) * max(1, len(envs) / 3) ** 0.5 + 1.6)))
+    pal = environment_palette(manifest, envs)
+    if rows.empty or not envs:
+        ax.text(0.5, 0.5, "no slowdown to show for this selection", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    ypos = {(r.metric, r.param): i for i, r in rows.iterrows()}
+    width = 0.7
+    step = width / max(1, len(envs))
+    for k, env in enumerate(envs):
+        offset = -width / 2 + step * (k + 0.5)
+        sub = data[data[env_col] == env]
+        yy = np.array([ypos[(m, p)] for m, p in zip(sub["metric"], sub["param"])], float) + offset
+        _errbars(ax, yy, sub[x], _col(sub, low), _col(sub, high), _flags(sub, noisy), color=pal[env],
+                 horizontal=True, size=5, gid=f"slowdown:{env}")
+    # category bands
+    for i, (cat, grp) in enumerate(rows.groupby("_rank", sort=True)):
+        lo, hi = grp.index.min() - 0.5, grp.index.max() + 0.5
+        if i % 2 == 0:
+            ax.axhspan(lo, hi, color="0.94", zorder=0)
+        ax.text(1.005, (lo + hi) / 2, grp["category"].iloc[0], transform=ax.get_yaxis_transform(),
+                rotation=-90, va="center", ha="left", fontsize=9, fontweight="bold", color="0.3")
+    ax.axvline(1.0, color="0.2", linestyle="--", linewidth=1, zorder=1)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows["_label"], fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    vals = np.concatenate([data[c].to_numpy(dtype=float) for c in (x, low, high) if c in data] + [np.array([1.0])])
+    use_log = _want_log(vals) if log is None else log
+    if use_log:
+        ax.set_xscale("log")
+    ax.set_xlabel("slowdown vs baseline (x; >1 = virtual slower, direction-aware)" + (", log scale" if use_log else ""))
+    handles = [Line2D([], [], marker="o", linestyle="", color=pal[e], label=_env_legend(e, data, env_col)) for e in envs]
+    handles += [_noisy_handle(), Line2D([], [], color="0.2", linestyle="--", label="1 = as fast as the baseline")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.05, 1), fontsize=8, frameon=False)
+    ax.set_title("Slowdown of each metric vs its baseline (bars: interval)")
+    return ax
+
+
+def _env_legend(env, data, env_col):
+    base = data.loc[data[env_col] == env, "baseline"] if "baseline" in data else pd.Series(dtype=str)
+    return f"{env} vs {base.iloc[0]}" if len(base) else env
+
+
+# --- category summary --------------------------------------------------------------------------
+
+def category_plot(summary: pd.DataFrame, *, environments=None, manifest=None, view: str | None = None,
+                  x: str = "category", y: str = "slowdown", low: str = "ci_low", high: str = "ci_high",
+                  noisy: str = "noisy", env_col: str = "environment", log: bool | None = None,
+                  ax: Axes | None = None) -> Axes:
+    """Representative slowdown per OS-operation category and environment, with intervals.
+
+    ``summary`` is ``normalise.category_summary`` output; ``view`` picks one of its views
+    (None = the first present). The metric standing for each category is written under its name.
+    """
+    data = summary.copy()
+    if view is not None and "view" in data:
+        data = data[data["view"] == view]
+    elif "view" in data and data["view"].nunique() > 1:
+        data = data[data["view"] == data["view"].iloc[0]]
+    data = data[np.isfinite(data[y].to_numpy(dtype=float))]
+    envs = _virtual_order(data, manifest, environments, env_col)
+    data = data[data[env_col].isin(envs)]
+    cats = [c for c in catalogue.CATEGORIES if c in set(data[x])] + sorted(set(data[x]) - set(catalogue.CATEGORIES))
+    ax = _ensure_ax(ax, (max(6.0, 1.8 * len(cats) + 3), 4.4))
+    if data.empty:
+        ax.text(0.5, 0.5, "no category summary for this selection", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    pal = environment_palette(manifest, envs)
+    width = 0.7
+    step = width / max(1, len(envs))
+    for k, env in enumerate(envs):
+        off = -width / 2 + step * (k + 0.5)
+        sub = data[data[env_col] == env]
+        xs = np.array([cats.index(c) for c in sub[x]], float) + off
+        _errbars(ax, xs, sub[y], _col(sub, low), _col(sub, high), _flags(sub, noisy), color=pal[env],
+                 horizontal=False, size=7, gid=f"category:{env}")
+        for xx, yy in zip(xs, sub[y].to_numpy(float)):
+            ax.annotate(f"{yy:.3g}", (xx, yy), xytext=(5, 0), textcoords="offset points", va="center", fontsize=7,
+                        color="0.3")
+    ticks = []
+    for c in cats:
+        sub = data[data[x] == c]
+        names = sorted({_row_label(m, p) for m, p in zip(sub.get("metric", []), sub.get("param", ""))})
+        ticks.append(f"{c}\n" + "\n".join(textwrap.fill(n, 16) for n in names) if names else c)
+    ax.set_xticks(range(len(cats)))
+    ax.set_xticklabels(ticks, fontsize=8)
+    ax.set_xlim(-0.6, len(cats) - 0.4)
+    ax.axhline(1.0, color="0.2", linestyle="--", linewidth=1, zorder=1)
+    vals = np.concatenate([data[c].to_numpy(dtype=float) for c in (y, low, high) if c in data] + [np.array([1.0])])
+    use_log = _want_log(vals) if log is None else log
+    if use_log:
+        ax.set_yscale("log")
+    ax.set_ylabel("slowdown vs baseline (x; >1 = slower)" + (", log scale" if use_log else ""))
+    handles = [Line2D([], [], marker="o", linestyle="", color=pal[e], label=_env_legend(e, data, env_col)) for e in envs]
+    handles.append(_noisy_handle())
+    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title("Representative slowdown per OS-operation category")
+    sns.despine(ax=ax)
+    return ax
+
+
+# --- literature vs measured ----------------------------------------------------------------------
+
+def literature_plot(comparison: pd.DataFrame, *, system: str, environments=None, manifest=None,
+                    x: str = "slowdown", low: str = "ci_low", high: str = "ci_high", log: bool | None = None,
+                    ax: Axes | None = None) -> Axes:
+    """One paper system's published ratios (black diamonds) beside measured slowdowns (dots).
+
+    ``comparison`` is ``vizlib.references.literature_comparison`` output. Rows are the paper's
+    items in its order; items with no suite metric say so. Measured environments are those whose
+    technology the paper system stands for; if there are none the panel says it.
+    """
+    data = comparison[comparison["system"] == system].copy()
+    lit = data[data["source"] == "literature"].sort_values("row")
+    meas = data[data["source"] == "measured"]
+    if environments is not None:
+        meas = meas[meas["environment"].isin(list(environments))]
+    envs = [e for e in (display_order(manifest, None) if manifest is not None else []) if e in set(meas["environment"])]
+    envs += [e for e in dict.fromkeys(meas["environment"]) if e not in envs]
+    rows = lit["row"].tolist()
+    ypos = {r: i for i, r in enumerate(rows)}
+    ax = _ensure_ax(ax, (6.5, 0.3 * len(rows) + 1.8))
+    name = lit["system_name"].iloc[0] if len(lit) else system
+    tech = lit["technology"].iloc[0] if len(lit) else None
+    pal = environment_palette(manifest, envs)
+    n_series = 1 + len(envs)
+    step = 0.6 / n_series
+    lit_label = f"{LITERATURE_LABEL}: {system} / linux_up"
+    for matched in (True, False):
+        sub = lit[lit["matched"].astype(bool) == matched]
+        if len(sub):
+            ax.plot(sub[x].to_numpy(float), [ypos[r] - 0.3 + step * 0.5 for r in sub["row"]], marker="D", linestyle="",
+                    color=LITERATURE_COLOR, markerfacecolor=LITERATURE_COLOR if matched else "white", markersize=6,
+                    zorder=4, gid="literature")
+    for k, env in enumerate(envs, start=1):
+        sub = meas[meas["environment"] == env]
+        yy = np.array([ypos[r] for r in sub["row"]], float) - 0.3 + step * (k + 0.5)
+        _errbars(ax, yy, sub[x], _col(sub, low), _col(sub, high), _flags(sub, "noisy"), color=pal[env],
+                 horizontal=True, size=5, gid=f"measured:{env}")
+    labels = []
+    all_meas = comparison[comparison["source"] == "measured"]
+    for r in lit.itertuples(index=False):
+        lab = r.paper_label + ("  (no suite metric)" if not r.matched else "")
+        mp = all_meas.loc[(all_meas["row"] == r.row) & (all_meas["measured_param"] != ""), "measured_param"]
+        if not r.param and len(mp):
+            lab += f"  (measured at {_param_text(r.metric, mp.iloc[0])})"
+        labels.append(lab)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.axvline(1.0, color="0.2", linestyle="--", linewidth=1, zorder=1)
+    vals = np.concatenate([lit[x].to_numpy(dtype=float)] + [meas[c].to_numpy(dtype=float) for c in (x, low, high)]
+                          + [np.array([1.0])])
+    use_log = _want_log(vals) if log is None else log
+    if use_log:
+        ax.set_xscale("log")
+    ax.set_xlabel("slowdown vs native (x; >1 = slower)" + (", log scale" if use_log else ""))
+    handles = [Line2D([], [], marker="D", linestyle="", color=LITERATURE_COLOR, label=lit_label)]
+    handles += [Line2D([], [], marker="o", linestyle="", color=pal[e], label=f"{_env_legend(e, meas, 'environment')} (measured)")
+                for e in envs]
+    if not envs:
+        ax.text(0.98, 0.02, f"no measured environment of technology {tech or system!r}", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=8, style="italic", color="0.35")
+    if (~lit["matched"].astype(bool)).any():
+        handles.append(Line2D([], [], marker="D", linestyle="", color=LITERATURE_COLOR, markerfacecolor="white",
+                              label="literature only: no matching suite metric"))
+    if len(meas) and meas["noisy"].astype(bool).any():
+        handles.append(_noisy_handle())
+    ax.legend(handles=handles, fontsize=7.5, frameon=False, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=1)
+    ax.set_title(f"{name}\nvs native Linux" + (f"; measured: technology {tech}" if tech else ""), fontsize=10)
+    return ax
+
+
+def literature_figure(comparison: pd.DataFrame, *, systems=None, environments=None, manifest=None) -> Figure:
+    """One ``literature_plot`` panel per paper system, side by side, sharing the item rows."""
+    systems = list(systems or dict.fromkeys(comparison["system"]))
+    n_rows = comparison.loc[comparison["source"] == "literature", "row"].nunique()
+    fig, axes = plt.subplots(1, len(systems), figsize=(6.2 * len(systems), 0.3 * n_rows + 3.2), squeeze=False,
+                             sharey=True, layout="constrained")
+    for ax, system in zip(axes[0], systems):
+        literature_plot(comparison, system=system, environments=environments, manifest=manifest, ax=ax)
+    fig.suptitle(f"Published ratios, {LITERATURE_LABEL}, beside measured slowdowns", fontsize=11, fontweight="bold")
+    return fig
