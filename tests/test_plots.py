@@ -64,9 +64,9 @@ def _two_group_manifest():
 
 def test_display_order_puts_each_baseline_before_its_virtual_environments():
     man = _two_group_manifest()
-    assert plots.display_order(man) == ["rhel", "xen", "openvz", "fedora", "kvm"]
-    assert plots.display_order(man, ["kvm"]) == ["fedora", "kvm"]  # a virtual env brings its baseline
-    assert plots.display_order(man, ["openvz", "fedora"]) == ["rhel", "openvz", "fedora"]
+    assert manifest.display_order(man) == ["rhel", "xen", "openvz", "fedora", "kvm"]
+    assert manifest.display_order(man, ["kvm"]) == ["fedora", "kvm"]  # a virtual env brings its baseline
+    assert manifest.display_order(man, ["openvz", "fedora"]) == ["rhel", "openvz", "fedora"]
 
 
 def test_palette_is_stable_across_subsets_and_baselines_are_grey(lab):
@@ -282,7 +282,7 @@ def test_many_environments_stay_drawable(lab):
         ov_parts.append(ov[ov["environment"] == src].assign(environment=name, baseline=base))
     man = Manifest(Path("environments.toml"), envs)
     big_tidy, big_ov = pd.concat(tidy_parts), pd.concat(ov_parts)
-    assert plots.display_order(man)[:3] == ["b1", "v0", "v2"]
+    assert manifest.display_order(man)[:3] == ["b1", "v0", "v2"]
     ax = plots.item_plot(big_tidy, metric="tcp_latency", manifest=man)
     assert len(ax.get_xticklabels()) == 12
     assert ax.get_xticklabels()[0].get_rotation() == 30

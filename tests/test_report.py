@@ -1,4 +1,4 @@
-"""vizlib.report: the batch report and the notebooks' setup helpers.
+"""vizlib.report (the batch report) and vizlib.notebook (the notebooks' setup helpers).
 
 One full report on the shipped data is built once (module fixture) and every assertion about its
 output reuses it. Validation tests prove nothing runs by replacing the executor with one that
@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from vizlib import __version__, cli, paths, report
+from vizlib import __version__, cli, notebook, paths, report
 from vizlib.cli import UsageError
 from vizlib.manifest import ManifestError
 from vizlib.normalise import NormaliseError
@@ -156,9 +156,9 @@ def test_html_is_self_contained(built):
 def test_html_hides_code_and_ipynb_keeps_it(built):
     folder, _ = built
     page = (folder / "02_overhead.html").read_text()
-    assert "report.setup(" not in page and "normalise_tables" not in page
+    assert "notebook.setup(" not in page and "normalise_tables" not in page
     nb = nbformat.read(str(folder / "02_overhead.ipynb"), as_version=4)
-    assert any("report.setup(" in c.source for c in nb.cells)
+    assert any("notebook.setup(" in c.source for c in nb.cells)
     tags = [c.metadata.get("tags", []) for c in nb.cells]
     assert any("injected-parameters" in t for t in tags)
     meta = nb.metadata.papermill
@@ -333,13 +333,13 @@ def test_a_stale_lock_is_taken_over_and_released(tmp_path):
 # --- notebook helpers -------------------------------------------------------------------------------------------
 
 def test_resolve_dirs_and_rel(tmp_path):
-    assert report.resolve_dirs("data/raw", "") == (paths.RAW, paths.PROCESSED)
-    raw, processed = report.resolve_dirs(str(tmp_path / "myraw"), "")
+    assert notebook.resolve_dirs("data/raw", "") == (paths.RAW, paths.PROCESSED)
+    raw, processed = notebook.resolve_dirs(str(tmp_path / "myraw"), "")
     assert raw == tmp_path / "myraw"
     assert processed.parent == paths.PROCESSED / "by-raw" and processed.name.startswith("myraw-")
-    assert report.resolve_dirs("data/raw", "out/x")[1] == paths.PROJECT_ROOT / "out" / "x"
-    assert report.rel(paths.RAW) == "data/raw"
-    outside = report.rel(tmp_path / "r")
+    assert notebook.resolve_dirs("data/raw", "out/x")[1] == paths.PROJECT_ROOT / "out" / "x"
+    assert notebook.rel(paths.RAW) == "data/raw"
+    outside = notebook.rel(tmp_path / "r")
     assert not outside.startswith("/") and paths.resolve(outside).resolve() == (tmp_path / "r").resolve()
 
 
@@ -355,23 +355,23 @@ def _raw_copy(tmp_path, empty=()):
 def test_setup_fails_early_when_a_baseline_has_no_runs(tmp_path):
     raw = _raw_copy(tmp_path, empty=["host"])
     with pytest.raises(NormaliseError) as info:
-        report.setup(str(raw), str(tmp_path / "p"))
+        notebook.setup(str(raw), str(tmp_path / "p"))
     assert "baseline 'host'" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_setup_validates_parameters(tmp_path):
     processed = str(tmp_path / "p")
     with pytest.raises(UsageError, match="unknown environment"):
-        report.setup("data/raw", processed, "host,nowhere")
+        notebook.setup("data/raw", processed, "host,nowhere")
     with pytest.raises(UsageError, match="category:metric"):
-        report.setup("data/raw", processed, representatives="mmap_latency")
+        notebook.setup("data/raw", processed, representatives="mmap_latency")
     with pytest.raises(UsageError, match="unknown metric id"):
-        report.setup("data/raw", processed, representatives="disk:no_such_metric")
+        notebook.setup("data/raw", processed, representatives="disk:no_such_metric")
     with pytest.raises(UsageError, match="metrics"):
-        report.setup("data/raw", processed, metrics="pagefault, bogus")
+        notebook.setup("data/raw", processed, metrics="pagefault, bogus")
     with pytest.raises(NormaliseError, match="measured in no environment"):
-        report.setup("data/raw", processed, representatives="network:rpc_udp_latency")
-    ctx = report.setup("data/raw", processed, "tcg", representatives="disk:mmap_latency@0.524288",
+        notebook.setup("data/raw", processed, representatives="network:rpc_udp_latency")
+    ctx = notebook.setup("data/raw", processed, "tcg", representatives="disk:mmap_latency@0.524288",
                        metrics="pagefault, mmap_latency@*")
     assert ctx.order == ["host", "tcg"] and ctx.virtual == ["tcg"]
     assert ctx.representatives["disk"] == ("mmap_latency", "0.524288")
@@ -381,11 +381,11 @@ def test_setup_validates_parameters(tmp_path):
 def test_setup_reingests_only_when_the_raw_folder_changed(tmp_path):
     raw = _raw_copy(tmp_path)
     processed = tmp_path / "p"
-    first = report.setup(str(raw), str(processed))
+    first = notebook.setup(str(raw), str(processed))
     assert first.ingested is not None
-    assert report.setup(str(raw), str(processed)).ingested is None
+    assert notebook.setup(str(raw), str(processed)).ingested is None
     (raw / "container" / "container.1").unlink()
-    again = report.setup(str(raw), str(processed))
+    again = notebook.setup(str(raw), str(processed))
     assert again.ingested is not None and "container/container.1" not in set(again.runs["run"])
 
 
@@ -432,31 +432,31 @@ def test_html_export_template_drops_every_cdn(tmp_path):
 def test_table_escapes_and_says_when_empty():
     import pandas as pd
 
-    page = report.table(pd.DataFrame({"host": ["<script>x</script>"]})).data
+    page = notebook.table(pd.DataFrame({"host": ["<script>x</script>"]})).data
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
-    assert "No file was rejected." in report.table(pd.DataFrame(), empty="No file was rejected.").data
-    assert "and 2 more rows" in report.table(pd.DataFrame({"a": range(5)}), max_rows=3).data
+    assert "No file was rejected." in notebook.table(pd.DataFrame(), empty="No file was rejected.").data
+    assert "and 2 more rows" in notebook.table(pd.DataFrame({"a": range(5)}), max_rows=3).data
 
 
 def test_display_views(tmp_path):
     from vizlib import functional, normalise
 
-    ctx = report.setup("data/raw", str(tmp_path / "p"), "uml")
-    tables = report.normalise_tables(ctx, n_boot=50)
+    ctx = notebook.setup("data/raw", str(tmp_path / "p"), "uml")
+    tables = notebook.normalise_tables(ctx, n_boot=50)
     assert {p.name for p in (tmp_path / "p").glob("*.csv")} >= {"overhead.csv", "category_summary.csv"}
-    grid = report.summary_table(tables["category_summary"], environments=ctx.virtual)
+    grid = notebook.summary_table(tables["category_summary"], environments=ctx.virtual)
     assert list(grid.columns) == ["representative", "uml"] and list(grid.index)[0] == "cpu"
-    missing = report.missing_summary(tables["missing_metrics"], ctx)
-    assert missing["n"].sum() == len(report.for_environments(tables["missing_metrics"], ctx))
-    noisy = report.noisy_table(tables["overhead"], environments=ctx.virtual)
+    missing = notebook.missing_summary(tables["missing_metrics"], ctx)
+    assert missing["n"].sum() == len(notebook.for_environments(tables["missing_metrics"], ctx))
+    noisy = notebook.noisy_table(tables["overhead"], environments=ctx.virtual)
     assert set(noisy["environment"]) <= {"uml"} and noisy["cv_virtual"].notna().any()
-    func = report.functional_table(functional.load_functional(), ctx)
+    func = notebook.functional_table(functional.load_functional(), ctx)
     assert list(func.columns) == ["xen-pv", "xen-hvm", "kvm", "openvz"]
     assert func.loc["live migration", "openvz"].startswith("no")
     assert set(func.loc["measured here"]) == {"(none)"}
-    assert list(report.environments_table(ctx)["environment"]) == ["host", "uml"]
+    assert list(notebook.environments_table(ctx)["environment"]) == ["host", "uml"]
     # the tables 02 wrote are read back with their types
-    again = report.load_tables(ctx)
+    again = notebook.load_tables(ctx)
     assert again["overhead"]["noisy"].dtype == bool and again["overhead"]["param"].dtype != float
     assert len(again["overhead"]) == len(tables["overhead"])
     assert normalise.OVERHEAD == "overhead.csv"

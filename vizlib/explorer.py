@@ -321,7 +321,7 @@ def count_view(count_result: pd.DataFrame, environments=None) -> pd.DataFrame:
 
 
 def selected_virtual(ctx) -> list[str]:
-    """The virtual environments a notebook's ``environments`` parameter selects (``report.setup`` context).
+    """The virtual environments a notebook's ``environments`` parameter selects (``notebook.setup`` context).
 
     ValueError when the selection holds no virtual environment (only baselines, say): there is
     nothing to estimate then, and an empty table would look like a result.

@@ -68,6 +68,29 @@ class Manifest:
         return self.environments[name].baseline
 
 
+def display_order(manifest=None, environments=None, *, present=None) -> list[str]:
+    """Environments in display order: each baseline, then its virtual environments, then the next group.
+
+    ``environments`` (iterable of names, None = all) selects; a selected virtual environment
+    brings its baseline along, since its values mean little without it. ``present`` (names that
+    have data) limits the result when no manifest is given, and keeps its order.
+    """
+    wanted = None if environments is None else list(environments)
+    if manifest is None:
+        names = list(dict.fromkeys(present or []))
+        return names if wanted is None else [n for n in names if n in wanted]
+    envs = manifest.environments
+    if wanted is not None:
+        keep = set(wanted) | {envs[n].baseline for n in wanted if n in envs and envs[n].baseline}
+    else:
+        keep = set(envs)
+    order = []
+    for phys in manifest.physical():
+        group = [phys.name] + [e.name for e in manifest.virtual() if e.baseline == phys.name]
+        order += [n for n in group if n in keep]
+    return order
+
+
 def _line_of(text: str, name: str) -> int:
     """1-based line of ``[environments.NAME]`` (for messages); 0 if not found."""
     pattern = re.compile(rf"^\s*\[\s*environments\s*\.\s*\"?{re.escape(name)}\"?\s*\]")

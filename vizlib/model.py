@@ -778,7 +778,7 @@ def inputs_from_tables(tidy: pd.DataFrame, manifest, *, processed_dir=None, raw_
 
 
 def inputs_from_context(ctx, *, n_boot: int = 2000, seed: int = 0) -> ModelInputs:
-    """:class:`ModelInputs` from a notebook's ``vizlib.report.setup`` context (same tables, same representatives)."""
+    """:class:`ModelInputs` from a notebook's ``vizlib.notebook.setup`` context (same tables, same representatives)."""
     return inputs_from_tables(ctx.tidy, ctx.manifest, processed_dir=ctx.processed_dir, raw_dir=ctx.raw_dir,
                               representatives=getattr(ctx, "representatives", None), n_boot=n_boot, seed=seed)
 

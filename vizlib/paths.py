@@ -14,3 +14,12 @@ def resolve(path) -> Path:
     """A user-given path: absolute as is, relative ones against the project root."""
     p = Path(path).expanduser()
     return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def project_relative(path) -> str | None:
+    """``path`` relative to the project root, posix style ("." for the root itself); None when it lies outside."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(PROJECT_ROOT).as_posix() or "."
+    except ValueError:
+        return None

@@ -42,8 +42,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from . import catalogue
+from .manifest import display_order
 from .references import LITERATURE_LABEL
-from .report import display_order  # noqa: F401  (re-exported: part of this module's API)
 
 BASELINE_GREYS = ("#3b3b3b", "#7a7a7a", "#a6a6a6", "#5c5c5c", "#909090")
 LITERATURE_COLOR = "#000000"
@@ -283,7 +283,7 @@ def item_plot(tidy: pd.DataFrame, *, metric: str, param: str | None = None, mani
               title: str | None = None, ax: Axes | None = None) -> Axes:
     """Absolute values of one lmbench item per environment: every run a point, the median a bar.
 
-    Environments are ordered baseline first, then its virtual environments (``display_order``);
+    Environments are ordered baseline first, then its virtual environments (``manifest.display_order``);
     an environment with no value for the item is labelled "no data". The y axis carries the
     catalogue unit, the title says which direction is better. ``log=None`` switches to a log
     axis when values span more than ``LOG_SPAN``.

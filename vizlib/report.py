@@ -1,29 +1,24 @@
-"""The batch report (papermill + nbconvert) and the small helpers the notebooks share.
+"""The batch report (papermill + nbconvert): ``python -m vizlib report``.
 
-Batch report: ``run_report`` (``python -m vizlib report``) validates everything first (report
-name, raw folder and manifest, every ``-p`` parameter against the notebooks' declared
-parameters and types, environment names), then executes every ``notebooks/NN_*.ipynb`` in order
-with papermill into a staging folder ``reports/.NAME.staging-<pid>/`` (its tables go to
-``processed/`` inside it, never to ``data/processed``), exports each executed notebook to a
-self-contained HTML file (no code, figures inline, no external URL: see
-``vizlib/templates/vizlib_offline.html.j2``), writes ``index.html`` with the provenance, and only
-then replaces ``reports/NAME/``. A failing notebook stops the report (``ReportError``, exit 1),
-and the partial output is kept in ``reports/NAME.failed/``. One report per name at a time:
-``reports/.NAME.lock`` holds the builder's pid.
+``run_report`` validates everything first (report name, raw folder and manifest, every ``-p``
+parameter against the notebooks' declared parameters and types, environment names), then
+executes every ``notebooks/NN_*.ipynb`` in order with papermill into a staging folder
+``reports/.NAME.staging-<pid>/`` (its tables go to ``processed/`` inside it, never to
+``data/processed``), exports each executed notebook to a self-contained HTML file (no code,
+figures inline, no external URL: see ``vizlib/templates/vizlib_offline.html.j2``), writes
+``index.html`` with the provenance, and only then replaces ``reports/NAME/``. A failing notebook
+stops the report (``ReportError``, exit 1), and the partial output is kept in
+``reports/NAME.failed/``. One report per name at a time: ``reports/.NAME.lock`` holds the
+builder's pid.
 
-Notebook helpers: ``setup`` (the notebooks' one setup cell: resolve paths, ingest when the
-tables are missing or stale, validate the parameters, fail early with one clear error),
-``normalise_tables`` / ``load_tables`` and a few small table views for display. They import
-nothing heavy, so the CLI validation path stays fast.
+What the notebooks themselves call (``setup``, the table views) is ``vizlib.notebook``.
 """
-
 from __future__ import annotations
 
 import ast
 import contextlib
 import datetime as _dt
 import fcntl
-import hashlib
 import html
 import os
 import re
@@ -31,11 +26,12 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, atomic, paths
 from . import manifest as manifest_mod
+from .cli import UsageError
+from .notebook import parse_environments, rel
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 NOTEBOOK_RE = re.compile(r"^\d\d_[A-Za-z0-9_-]+\.ipynb$")
@@ -56,459 +52,7 @@ class ReportError(RuntimeError):
         self.notebook, self.cell, self.failed_dir = notebook, cell, failed_dir
 
 
-def _usage_error(message: str) -> Exception:
-    from .cli import UsageError  # cli imports this module lazily; import back lazily too
-
-    return UsageError(message)
-
-
-# =================================================================================================
-# Notebook helpers
-# =================================================================================================
-
-def rel(path) -> str:
-    """``path`` relative to the project root ("../.." steps when it lies outside), posix style.
-
-    Everything the report passes to notebooks or writes names paths this way, so no absolute
-    path of this machine ends up in a shared report; ``paths.resolve`` reads them back.
-    """
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(paths.PROJECT_ROOT).as_posix() or "."
-    except ValueError:
-        return Path(os.path.relpath(p, paths.PROJECT_ROOT)).as_posix()
-
-
-def resolve_dirs(raw_dir="data/raw", processed_dir="") -> tuple[Path, Path]:
-    """(raw, processed) as absolute paths; relative ones are taken from the project root.
-
-    An empty ``processed_dir`` means ``data/processed`` for the shipped ``data/raw``, and for any
-    other raw folder ``data/processed/by-raw/<folder name>-<8 hex of its path>``, so exploring
-    another raw folder never overwrites the tables of the shipped one. The report always passes
-    its own folder.
-    """
-    raw = paths.resolve(raw_dir or paths.RAW)
-    if processed_dir:
-        return raw, paths.resolve(processed_dir)
-    if raw.resolve() == paths.RAW.resolve():
-        return raw, paths.PROCESSED
-    digest = hashlib.sha256(str(raw.resolve()).encode("utf-8")).hexdigest()[:8]
-    return raw, paths.PROCESSED / "by-raw" / f"{raw.resolve().name}-{digest}"
-
-
-def split_list(text) -> list[str]:
-    """``"a, b,,c"`` -> ["a", "b", "c"]; lists pass through; None/"" -> []."""
-    if text is None:
-        return []
-    if isinstance(text, (list, tuple)):
-        return [str(t).strip() for t in text if str(t).strip()]
-    return [t.strip() for t in str(text).split(",") if t.strip()]
-
-
-def display_order(manifest=None, environments=None, *, present=None) -> list[str]:
-    """Environments in display order: each baseline, then its virtual environments, then the next group.
-
-    ``environments`` (iterable of names, None = all) selects; a selected virtual environment
-    brings its baseline along, since its values mean little without it. ``present`` (names that
-    have data) limits the result when no manifest is given, and keeps its order.
-    """
-    wanted = None if environments is None else list(environments)
-    if manifest is None:
-        names = list(dict.fromkeys(present or []))
-        return names if wanted is None else [n for n in names if n in wanted]
-    envs = manifest.environments
-    if wanted is not None:
-        keep = set(wanted) | {envs[n].baseline for n in wanted if n in envs and envs[n].baseline}
-    else:
-        keep = set(envs)
-    order = []
-    for phys in manifest.physical():
-        group = [phys.name] + [e.name for e in manifest.virtual() if e.baseline == phys.name]
-        order += [n for n in group if n in keep]
-    return order
-
-
-def parse_environments(manifest, environments) -> list[str] | None:
-    """The chosen environment names (None = all); UsageError naming any that the manifest lacks."""
-    names = split_list(environments)
-    if not names:
-        return None
-    unknown = [n for n in names if n not in manifest.environments]
-    if unknown:
-        raise _usage_error(f"unknown environment(s) {', '.join(unknown)}; the manifest has "
-                           f"{', '.join(manifest.environments)}")
-    return list(dict.fromkeys(names))
-
-
-def parse_representatives(text) -> dict:
-    """``"disk:mmap_latency, network=udp_latency"`` -> DEFAULT_REPRESENTATIVES with those overrides.
-
-    ``category:metric`` or ``category=metric``. ``metric`` alone lets normalise pick the param
-    (the largest size for a series, "" otherwise); ``metric@param`` fixes it. UsageError for an
-    unknown category or metric id.
-    """
-    from . import catalogue
-    from .normalise import DEFAULT_REPRESENTATIVES
-
-    reps = dict(DEFAULT_REPRESENTATIVES)
-    for item in split_list(text):
-        category, sep, spec = re.split(r"([=:])", item, maxsplit=1) if re.search(r"[=:]", item) else (item, "", "")
-        category, spec = category.strip(), spec.strip()
-        if not sep or not spec:
-            raise _usage_error(f"representatives: {item!r} is not category:metric (e.g. disk:mmap_latency)")
-        if category not in catalogue.CATEGORIES:
-            raise _usage_error(f"representatives: unknown category {category!r}; "
-                               f"choose from {', '.join(catalogue.CATEGORIES)}")
-        metric, has_param, param = spec.partition("@")
-        try:
-            catalogue.get(metric.strip())
-        except KeyError:
-            raise _usage_error(f"representatives: unknown metric id {metric.strip()!r} for {category}") from None
-        reps[category] = (metric.strip(), param.strip() if has_param else None)
-    return reps
-
-
-def _tables_current(raw: Path, processed: Path, man) -> bool:
-    """True when the ingest tables exist and list the raw folder's files with their sizes."""
-    from .ingest import ISSUES, RUNS, TIDY, raw_files
-    from .normalise import load_runs
-
-    if not all((processed / name).is_file() for name in (TIDY, RUNS, ISSUES)):
-        return False
-    runs = load_runs(processed)
-    want = set()
-    for _env, path, run in raw_files(raw, man):
-        with contextlib.suppress(OSError):
-            want.add((run, os.path.getsize(path) if path else 0))
-    have = set(zip(runs["run"], runs["bytes"].astype(int)))
-    return want == have
-
-
-@dataclass
-class Context:
-    """What the setup cell of a notebook knows: folders, manifest, selection and the ingest tables."""
-
-    raw_dir: Path
-    processed_dir: Path
-    manifest: object
-    environments: list | None  # chosen names (None = all)
-    tidy: object
-    runs: object
-    issues: object
-    representatives: dict = field(default_factory=dict)
-    metrics: list | None = None  # the all-metrics plot's choice (None = one representative param each)
-    ingested: object = None  # IngestSummary when this setup ran the ingest
-
-    @property
-    def order(self) -> list[str]:
-        """Chosen environments in display order (baseline, its virtual ones, next group)."""
-        return display_order(self.manifest, self.environments)
-
-    @property
-    def virtual(self) -> list[str]:
-        return [n for n in self.order if self.manifest.environments[n].is_virtual]
-
-
-def setup(raw_dir="data/raw", processed_dir="", environments="", *, representatives="", metrics="",
-          ingest="missing") -> Context:
-    """The setup cell of every notebook: paths, manifest, ingest tables, validated parameters.
-
-    ``ingest``: "always" (the ingest notebook), "missing" (ingest when the tables are absent or do
-    not list the raw folder's current files) or "never". Fails early with one clear error:
-    ``ManifestError`` for the raw folder, ``UsageError`` for an unknown environment or
-    representative, ``NormaliseError`` when a virtual environment or its baseline has no ingested
-    run, or a representative metric was measured nowhere.
-    """
-    from .ingest import ISSUES, ingest as run_ingest
-    from .normalise import NormaliseError, load_runs, load_tidy
-
-    import pandas as pd
-
-    raw, processed = resolve_dirs(raw_dir, processed_dir)
-    man = manifest_mod.load(raw)
-    chosen = parse_environments(man, environments)
-    reps = parse_representatives(representatives)
-    chosen_metrics = None
-    if split_list(metrics):
-        from .plots import parse_metric_list  # matplotlib: only when the notebook plots metrics anyway
-
-        try:
-            chosen_metrics = parse_metric_list(metrics)
-        except ValueError as exc:
-            raise _usage_error(f"metrics: {exc}") from None
-    summary = None
-    if ingest == "always" or (ingest == "missing" and not _tables_current(raw, processed, man)):
-        summary = run_ingest(raw, processed)
-    tidy, runs = load_tidy(processed), load_runs(processed)
-    issues = pd.read_csv(processed / ISSUES, dtype=str, keep_default_na=False)
-    ctx = Context(raw, processed, man, chosen, tidy, runs, issues, reps, chosen_metrics, summary)
-    if ingest != "always":
-        require_runs(ctx)
-        measured = set(tidy["metric"])
-        for category, (metric, _param) in reps.items():
-            if metric not in measured:
-                raise NormaliseError(f"representative of {category!r}, {metric!r}, was measured in no environment; "
-                                     f"choose another with the representatives parameter")
-    return ctx
-
-
-def missing_runs(ctx: Context) -> list[str]:
-    """One line per virtual environment that cannot be compared: it or its baseline has no ingested run."""
-    have = set(ctx.tidy["environment"])
-    out = []
-    for env in ctx.manifest.virtual():
-        if env.name not in have:
-            out.append(f"virtual environment {env.name!r} has no ingested run (baseline {env.baseline!r})")
-        elif env.baseline not in have:
-            out.append(f"baseline {env.baseline!r} of virtual environment {env.name!r} has no ingested run")
-    return out
-
-
-def require_runs(ctx: Context) -> None:
-    """NormaliseError (one line) when any virtual environment or its baseline has no ingested run."""
-    from .normalise import NormaliseError
-
-    problems = missing_runs(ctx)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise NormaliseError(f"{problems[0]}{more}: check the raw folder and the rejected files in 01_ingest")
-
-
-def _read_table(path: Path):
-    """A normalise table written as CSV: text kept, numbers and true/false converted."""
-    import pandas as pd
-
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    text = {"environment", "baseline", "technology", "metric", "param", "label", "category", "unit", "direction",
-            "note", "check", "status", "detail", "present_in", "view"}
-    for col in df.columns:
-        if col in text:
-            continue
-        vals = df[col].str.lower()
-        if vals.isin(["true", "false"]).all() and len(df):
-            df[col] = vals.eq("true")
-        else:
-            df[col] = pd.to_numeric(df[col], errors="coerce")
-    return df
-
-
-def normalise_tables(ctx: Context, *, seed: int = 0, n_boot: int = 2000, write: bool = True) -> dict:
-    """Every normalisation table (``normalise.normalise_all``), written to the processed folder.
-
-    The category summary uses ``ctx.representatives``: the representative view is recomputed
-    with them, the geomean view is normalise's.
-    """
-    import pandas as pd
-
-    from . import normalise
-
-    tables = normalise.normalise_all(ctx.tidy, ctx.runs, ctx.manifest, n_boot=n_boot, seed=seed)
-    if ctx.representatives != normalise.DEFAULT_REPRESENTATIVES:
-        summ = tables["category_summary"]
-        tables["category_summary"] = pd.concat(
-            [normalise.category_summary(tables["overhead"], ctx.representatives), summ[summ["view"] != "representative"]],
-            ignore_index=True)
-    if write:
-        files = {"overhead": normalise.OVERHEAD, "missing_metrics": normalise.MISSING,
-                 "sanity_checks": normalise.SANITY, "category_summary": normalise.SUMMARY}
-        for key, name in files.items():
-            normalise._write_csv(ctx.processed_dir / name, tables[key])
-    return tables
-
-
-def load_tables(ctx: Context, *, seed: int = 0, n_boot: int = 2000) -> dict:
-    """The normalisation tables 02_overhead wrote, or freshly computed if absent or older than the tidy table."""
-    from . import normalise
-    from .ingest import TIDY
-
-    files = {"overhead": normalise.OVERHEAD, "missing_metrics": normalise.MISSING,
-             "sanity_checks": normalise.SANITY, "category_summary": normalise.SUMMARY}
-    tidy_time = (ctx.processed_dir / TIDY).stat().st_mtime
-    paths_ = {k: ctx.processed_dir / v for k, v in files.items()}
-    if all(p.is_file() and p.stat().st_mtime >= tidy_time for p in paths_.values()):
-        return {k: _read_table(p) for k, p in paths_.items()}
-    return normalise_tables(ctx, seed=seed, n_boot=n_boot)
-
-
-# --- small views for display (plain DataFrames: their HTML is escaped) ---------------------------------
-
-def environments_table(ctx: Context):
-    """The manifest: name, kind, technology, baseline, kernel, description (chosen environments only)."""
-    import pandas as pd
-
-    rows = []
-    for name in ctx.order:
-        e = ctx.manifest.environments[name]
-        rows.append({"environment": name, "kind": e.kind, "technology": e.technology, "baseline": e.baseline or "",
-                     "kernel": str(e.extra.get("kernel", "")), "description": str(e.extra.get("description", ""))})
-    return pd.DataFrame(rows)
-
-
-RUN_COLUMNS = ["environment", "run", "status", "kernel_release", "hostname", "processors", "lmbench_version", "date",
-               "values", "unknown_lines", "invalid_lines", "noise_lines"]
-
-
-def runs_table(ctx: Context):
-    """One row per raw file of the chosen environments, with its lmbench header metadata."""
-    r = ctx.runs[ctx.runs["environment"].isin(ctx.order)]
-    return r[[c for c in RUN_COLUMNS if c in r]].reset_index(drop=True)
-
-
-def rejected_table(ctx: Context):
-    """Every rejected raw file (of the chosen environments) and why."""
-    i = ctx.issues
-    i = i[(i["kind"] == "rejected") & i["environment"].isin(ctx.order)]
-    return i[["environment", "run", "line", "reason"]].reset_index(drop=True)
-
-
-def line_issues(ctx: Context, kinds=("unknown", "invalid")):
-    """Unknown and invalid lines with file:line, reason and the text as printed (escaped when displayed)."""
-    i = ctx.issues
-    return i[i["kind"].isin(kinds) & i["environment"].isin(ctx.order)].reset_index(drop=True)
-
-
-def for_environments(df, ctx: Context, column: str = "environment"):
-    """Rows of ``df`` that belong to the chosen environments."""
-    return df[df[column].isin(ctx.order)].reset_index(drop=True)
-
-
-def ingest_alert(ctx: Context):
-    """The ingest outcome as one prominent box: red when files were rejected or a comparison lacks runs."""
-    rejected = rejected_table(ctx)
-    runs = runs_table(ctx)
-    problems = [f"{len(rejected)} of {len(runs)} files were REJECTED (see 'Rejected files' below): "
-                + ", ".join(rejected["run"].head(10)) + (" ..." if len(rejected) > 10 else "")] if len(rejected) else []
-    problems += missing_runs(ctx)
-    lines = line_issues(ctx)
-    counts = lines["kind"].value_counts().to_dict()
-    detail = (f"{int(runs['values'].sum())} values from {int((runs['status'] == 'ok').sum())} files in "
-              f"{runs['environment'].nunique()} environments; unknown lines: {counts.get('unknown', 0)}, "
-              f"invalid values refused: {counts.get('invalid', 0)}")
-    if problems:
-        return alert("\n".join(problems + [detail]), "error")
-    return alert("Every file was read. " + detail, "ok")
-
-
-def functional_table(functional_df, ctx: Context | None = None):
-    """The functional comparison with aspects as rows and technologies as columns (as the source prints it).
-
-    With ``ctx``, a last row names the environments of each technology measured in this raw folder.
-    """
-    import pandas as pd
-
-    f = functional_df.set_index("technology")
-
-    def with_note(col, note):
-        return [v + (f" ({n})" if n else "") for v, n in zip(f[col], f[note])]
-
-    guests = []
-    for r in f.itertuples():
-        kinds = [k for k, col in (("Linux in general", "guest_linux_any"), ("paravirtualized Linux", "guest_linux_pv"),
-                                  ("Windows", "guest_windows")) if getattr(r, col) == "yes"]
-        guests.append(", ".join(kinds) + (f" ({r.guest_os_note})" if r.guest_os_note else ""))
-    rows = {
-        "product": list(f["product"]),
-        "architectures": [a.replace(";", ", ") + (f" ({n})" if n else "")
-                          for a, n in zip(f["architectures"], f["architectures_note"])],
-        "CPU virtualization support (Intel VT / AMD-V) needed": list(f["hw_virt_required"]),
-        "guests": guests,
-        "impact of a guest OS fault on other guests": with_note("fault_isolation", "fault_isolation_note"),
-        "live migration": with_note("live_migration", "live_migration_note"),
-        "as of": list(f["as_of"]),
-    }
-    if ctx is not None:
-        measured = {t: [n for n in ctx.order if ctx.manifest.environments[n].technology == t] for t in f.index}
-        rows["measured here"] = [", ".join(measured[t]) or "(none)" for t in f.index]
-    table = pd.DataFrame(rows, index=f.index).T
-    table.columns.name = None
-    return table
-
-
-def missing_summary(missing, ctx: Context | None = None):
-    """``missing_metrics`` folded to one row per environment, metric and side, its params listed."""
-    import pandas as pd
-
-    m = missing if ctx is None else for_environments(missing, ctx)
-    cols = ["environment", "baseline", "metric", "present_in", "params"]
-    if m.empty:
-        return pd.DataFrame(columns=cols)
-    g = m.groupby(["environment", "baseline", "metric", "present_in"], sort=False)["param"]
-    out = g.agg(lambda p: ", ".join(v if v else "(none)" for v in p)).rename("params").reset_index()
-    return out.assign(n=g.size().to_numpy())[cols[:4] + ["n", "params"]]
-
-
-def table(df, *, empty: str = "None.", index: bool = False, max_rows: int = 300):
-    """A DataFrame as report HTML: every cell escaped, text left-aligned and never cut short.
-
-    An empty frame shows ``empty`` instead of a bare header row; beyond ``max_rows`` rows the
-    rest is counted (the full table is in the processed folder).
-    """
-    from IPython.display import HTML
-
-    if df is None or len(df) == 0:
-        return alert(empty, "note")
-    body = df.head(max_rows).to_html(escape=True, index=index, na_rep="", border=0,
-                                     classes="dataframe vizlib-table")
-    more = f"<p>... and {len(df) - max_rows} more rows</p>" if len(df) > max_rows else ""
-    style = ("<style>table.vizlib-table td, table.vizlib-table th "
-             "{text-align: left !important; vertical-align: top !important}</style>")
-    return HTML(style + body + more)
-
-
-def alert(text: str, level: str = "warning"):
-    """A prominent HTML box; ``text`` is escaped (it may quote file names or log lines)."""
-    from IPython.display import HTML
-
-    colours = {"error": ("#fdecea", "#b71c1c"), "warning": ("#fff4e5", "#8a4b00"), "ok": ("#edf7ed", "#1e4620"),
-               "note": ("#eef3fb", "#0d3c61")}
-    bg, fg = colours.get(level, colours["note"])
-    body = "<br>".join(html.escape(line) for line in str(text).splitlines())
-    return HTML(f'<div style="background:{bg};color:{fg};border-left:6px solid {fg};padding:8px 12px;'
-                f'margin:6px 0;font-weight:500">{body}</div>')
-
-
-def summary_table(summary, *, view: str = "representative", environments=None):
-    """Category summary as a category x environment grid of "slowdown [low-high]" (noisy marked *)."""
-    import pandas as pd
-
-    s = summary[summary["view"] == view]
-    if environments is not None:
-        s = s[s["environment"].isin(list(environments))]
-    if s.empty:
-        return pd.DataFrame()
-
-    def cell(r):
-        if pd.isna(r.slowdown):
-            return "not measured"
-        ci = f" [{r.ci_low:.3g}-{r.ci_high:.3g}]" if pd.notna(r.ci_low) and pd.notna(r.ci_high) else ""
-        return f"{r.slowdown:.3g}{ci}" + (" *" if r.noisy else "")
-
-    s = s.assign(value=[cell(r) for r in s.itertuples()])
-    order = list(dict.fromkeys(s["environment"]))
-    grid = s.pivot(index="category", columns="environment", values="value")[order]
-    metric = s.drop_duplicates("category").set_index("category")[["metric", "param"]]
-    from .catalogue import CATEGORIES
-
-    grid = grid.reindex([c for c in CATEGORIES if c in grid.index])
-    grid.insert(0, "representative", [(m + (f" [{p}]" if p and not str(p).startswith("(") else ""))
-                                      for m, p in metric.loc[grid.index].itertuples(index=False)])
-    grid.columns.name = None
-    return grid
-
-
-def noisy_table(overhead, *, environments=None):
-    """Noisy slowdowns (run-to-run CV above the threshold on either side), worst spread first."""
-    o = overhead[overhead["noisy"].astype(bool)]
-    if environments is not None:
-        o = o[o["environment"].isin(list(environments))]
-    o = o.assign(cv_max=o[["cv_virtual", "cv_baseline"]].max(axis=1)).sort_values("cv_max", ascending=False)
-    return o[["environment", "baseline", "category", "metric", "param", "slowdown", "ci_low", "ci_high",
-              "cv_virtual", "cv_baseline"]].reset_index(drop=True)
-
-
-# =================================================================================================
-# The batch report
-# =================================================================================================
+# --- the notebooks and their parameters -----------------------------------------------------------
 
 def discover_notebooks(folder=paths.NOTEBOOKS) -> list[Path]:
     """Every ``NN_*.ipynb`` of the notebooks folder, in order."""
@@ -535,8 +79,8 @@ def parameters_of(notebook) -> dict:
     try:
         tree = ast.parse(cell.source)
     except SyntaxError as exc:
-        raise _usage_error(f"{Path(notebook).name}: the parameters cell is not valid Python ({exc.msg}, "
-                           f"line {exc.lineno})") from None
+        raise UsageError(f"{Path(notebook).name}: the parameters cell is not valid Python ({exc.msg}, "
+                         f"line {exc.lineno})") from None
     comments = {}
     with contextlib.suppress(tokenize.TokenError):
         for tok in tokenize.generate_tokens(io.StringIO(cell.source).readline):
@@ -572,7 +116,7 @@ def convert_value(name: str, value, type_name: str):
 
         # papermill writes strings as escaped literals; make sure this one reads back unchanged
         if ast.literal_eval(PythonTranslator.translate(value)) != value:
-            raise _usage_error(f"parameter {name}: value cannot be passed safely as a string")
+            raise UsageError(f"parameter {name}: value cannot be passed safely as a string")
         return value
     if type_name == "bool":
         if isinstance(value, bool):
@@ -580,25 +124,25 @@ def convert_value(name: str, value, type_name: str):
         v = str(value).strip().lower()
         if v in _TRUE | _FALSE:
             return v in _TRUE
-        raise _usage_error(f"parameter {name} is a bool: use true or false, not {value!r}")
+        raise UsageError(f"parameter {name} is a bool: use true or false, not {value!r}")
     if type_name == "int":
         if isinstance(value, bool):
-            raise _usage_error(f"parameter {name} is an int, not {value!r}")
+            raise UsageError(f"parameter {name} is an int, not {value!r}")
         if isinstance(value, int):
             return value
         try:
             return int(str(value).strip())
         except ValueError:
-            raise _usage_error(f"parameter {name} is an int, not {value!r}") from None
+            raise UsageError(f"parameter {name} is an int, not {value!r}") from None
     if type_name == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         try:
             return float(str(value).strip())
         except ValueError:
-            raise _usage_error(f"parameter {name} is a float, not {value!r}") from None
-    raise _usage_error(f"parameter {name} has type {type_name!r} in its notebook; the report passes only "
-                       "annotated str, int, float and bool parameters")
+            raise UsageError(f"parameter {name} is a float, not {value!r}") from None
+    raise UsageError(f"parameter {name} has type {type_name!r} in its notebook; the report passes only "
+                     "annotated str, int, float and bool parameters")
 
 
 def resolve_parameters(given, declared: dict) -> tuple[dict, dict]:
@@ -613,14 +157,14 @@ def resolve_parameters(given, declared: dict) -> tuple[dict, dict]:
     shown = {}
     for item in pairs:
         if len(item) != 2:
-            raise _usage_error(f"parameter {item!r}: expected KEY VALUE")
+            raise UsageError(f"parameter {item!r}: expected KEY VALUE")
         key, value = item
         if key in RESERVED:
-            raise _usage_error(f"parameter {key} is set by the report itself (use --raw for the raw folder)")
+            raise UsageError(f"parameter {key} is set by the report itself (use --raw for the raw folder)")
         owners = [nb for nb, params in declared.items() if key in params]
         if not owners:
             known = sorted({k for params in declared.values() for k in params} - set(RESERVED))
-            raise _usage_error(f"unknown parameter {key!r}; the notebooks take: {', '.join(known)}")
+            raise UsageError(f"unknown parameter {key!r}; the notebooks take: {', '.join(known)}")
         for nb in owners:
             per_nb[nb][key] = convert_value(key, value, declared[nb][key]["type"])
         shown[key] = per_nb[owners[0]][key]
@@ -663,8 +207,8 @@ def _report_lock(reports_dir: Path, name: str):
                     except (OSError, ValueError):
                         holder = 0
                     if _pid_alive(holder) and holder != os.getpid():
-                        raise _usage_error(f"report {name!r} is being built by process {holder} "
-                                           f"(lock {_for_terminal(lock)}); wait for it to finish") from None
+                        raise UsageError(f"report {name!r} is being built by process {holder} "
+                                         f"(lock {_for_terminal(lock)}); wait for it to finish") from None
                     lock.unlink(missing_ok=True)  # stale: its process is gone
                     continue
                 with os.fdopen(fd, "w") as fh:
@@ -764,10 +308,8 @@ def shown_path(path) -> str:
     """How a finished report names a folder: relative to the project root when inside it (runnable),
     else ``…/<name>``, so a report never spells out where the machine that built it keeps its files."""
     p = Path(path).resolve()
-    try:
-        return p.relative_to(paths.PROJECT_ROOT).as_posix() or "."
-    except ValueError:
-        return OUTSIDE + p.name
+    inside = paths.project_relative(p)
+    return inside if inside is not None else OUTSIDE + p.name
 
 
 def _scrub_paths(out: Path, nb: Path, replacements: dict) -> None:
@@ -842,12 +384,14 @@ def write_index(folder: Path, *, name: str, raw: Path, man, parameters: dict, no
     """
     import pandas as pd
 
+    from .ingest import ISSUES, RUNS
+
     e = html.escape
     processed = folder / "processed"
-    runs = pd.read_csv(processed / "lmbench_runs.csv", dtype=str, keep_default_na=False) \
-        if (processed / "lmbench_runs.csv").is_file() else pd.DataFrame()
-    issues = pd.read_csv(processed / "ingest_issues.csv", dtype=str, keep_default_na=False) \
-        if (processed / "ingest_issues.csv").is_file() else pd.DataFrame()
+    runs = pd.read_csv(processed / RUNS, dtype=str, keep_default_na=False) \
+        if (processed / RUNS).is_file() else pd.DataFrame()
+    issues = pd.read_csv(processed / ISSUES, dtype=str, keep_default_na=False) \
+        if (processed / ISSUES).is_file() else pd.DataFrame()
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(name)}: lmbench overhead report"
              f"</title><style>{_CSS}</style></head><body>",
@@ -907,15 +451,15 @@ def run_report(raw_dir=paths.RAW, name: str = "default", parameters=None, report
     t_start = time.perf_counter()
     progress = progress or (lambda *_a, **_k: None)
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise _usage_error(f"report name {name!r}: use letters, digits, '-' and '_' only")
+        raise UsageError(f"report name {name!r}: use letters, digits, '-' and '_' only")
     raw = paths.resolve(raw_dir)
     man = manifest_mod.load(raw)
     nbs = [Path(n) for n in notebooks] if notebooks is not None else discover_notebooks()
     if not nbs:
-        raise _usage_error(f"no notebooks to run (none matches NN_*.ipynb in {rel(paths.NOTEBOOKS)})")
+        raise UsageError(f"no notebooks to run (none matches NN_*.ipynb in {rel(paths.NOTEBOOKS)})")
     for nb in nbs:
         if not nb.is_file():
-            raise _usage_error(f"notebook {nb} not found")
+            raise UsageError(f"notebook {nb} not found")
     declared = notebook_parameters(nbs)
     per_nb, shown = resolve_parameters(parameters, declared)
     if "environments" in shown:
