@@ -18,6 +18,14 @@ the 2.5/97.5 percentiles of the replicates ``bootstrap_replicates()`` returns. D
 generators seeded by (seed, role, environment name), so they do not depend on which other
 environments or metrics are in the call, and outputs are byte-for-byte reproducible.
 
+Scale: everything is array code over integer codes of the tidy table (no Python step per value).
+The resampled medians are exact but never materialise a resample (see ``_resampled_medians``);
+with a handful of runs per side only the few distinct resamples are computed and statistics are
+weighted by how many replicates drew each. Environments are processed grouped by baseline by a
+few threads, so memory holds one baseline's replicates and one pair per thread: the 10,000-file
+benchmark fleet (6.2 million values, 80 virtual environments of 100 runs) takes about 3 s to load
+and 8 s for ``overhead()`` on 2 cores, and the process stays under 600 MB.
+
 Tables, all tidy long-form DataFrames:
 
 - ``overhead()``: one row per virtual environment, metric and param present on both sides
@@ -32,9 +40,10 @@ Tables, all tidy long-form DataFrames:
 from __future__ import annotations
 
 import math
-import sys
+import os
 import warnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,26 +112,41 @@ class NormaliseError(ValueError):
 
 # --- loading -------------------------------------------------------------------------------------
 
+TEXT_COLUMNS = ("environment", "run", "metric", "param", "unit", "category", "direction", "note")
+_LOAD_CHUNK_ROWS = 500_000
+
+
 def load_tidy(processed_dir) -> pd.DataFrame:
-    """``lmbench_tidy.csv`` with param kept as printed (never NaN) and low_precision as bool."""
+    """``lmbench_tidy.csv`` with text kept as printed (param "" stays "", "67.108864" stays text,
+    never NaN or a float), value as float and low_precision as bool.
+
+    Text columns are categoricals of str: a fleet's table repeats a few hundred distinct strings
+    millions of times, and one Python string per cell would take gigabytes (6 million rows for
+    10,000 files). They compare, filter and group like str columns (``tidy["param"] == ""``,
+    ``.isin``, ``.str``); ``.astype(str)`` gives plain strings.
+    """
     path = Path(processed_dir) / TIDY
-    text_cols = ("environment", "run", "metric", "param", "unit", "category", "direction", "note",
-                 "low_precision")
-    df = pd.read_csv(path, dtype={c: str for c in text_cols}, keep_default_na=False,
-                     na_values={"value": ["", "nan", "NaN"]})
+    header = list(pd.read_csv(path, nrows=0).columns)
+    text = [c for c in (*TEXT_COLUMNS, "low_precision") if c in header]
+    # read in chunks: the parser's working memory stays that of one chunk, not of the whole file
+    chunks = list(pd.read_csv(path, dtype={c: "category" for c in text}, keep_default_na=False,
+                              na_values={"value": ["", "nan", "NaN"]}, chunksize=_LOAD_CHUNK_ROWS))
+    if len(chunks) == 1:
+        df = chunks[0]
+    elif not chunks:
+        df = pd.read_csv(path, dtype={c: "category" for c in text}, keep_default_na=False)
+    else:
+        data = {}
+        for c in header:
+            parts = [ch.pop(c) for ch in chunks]
+            data[c] = (pd.api.types.union_categoricals(parts, sort_categories=True) if c in text
+                       else np.concatenate([p.to_numpy() for p in parts]))
+        df = pd.DataFrame(data, columns=header)
+        del chunks
     df["value"] = pd.to_numeric(df["value"], errors="coerce")
-    df["low_precision"] = df["low_precision"].str.lower().eq("true")
-    return df
-
-
-def _load_tidy_compact(processed_dir) -> pd.DataFrame:
-    """The tidy columns normalisation needs, text as categoricals: a 10,000-file fleet's table
-    then loads in seconds and a fraction of the memory of one Python string per cell."""
-    text_cols = ("environment", "run", "metric", "param", "unit", "category", "direction", "low_precision")
-    df = pd.read_csv(Path(processed_dir) / TIDY, usecols=list(text_cols) + ["value"],
-                     dtype={c: "category" for c in text_cols}, keep_default_na=False,
-                     na_values={"value": ["", "nan", "NaN"]})
-    df["value"] = pd.to_numeric(df["value"], errors="coerce")
+    lp = df["low_precision"]
+    flags = np.asarray(lp.cat.categories.astype(str).str.lower() == "true", bool)
+    df["low_precision"] = flags[lp.cat.codes.to_numpy()] if len(flags) else np.zeros(len(df), bool)
     return df
 
 
@@ -170,118 +194,132 @@ def _key_rank(keys: pd.DataFrame) -> np.ndarray:
     return rank
 
 
-def _label(metric_id: str) -> str:
-    try:
-        return catalogue.get(metric_id).label
-    except KeyError:
-        return metric_id
-
-
 def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of a text column and its uniques in sorted order (cheap for categoricals)."""
+    """Integer codes (int32) of a text column and its uniques in sorted order; for a categorical the
+    codes are remapped, not recomputed, so a fleet's table costs one small lookup per row."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         cats = np.asarray(col.cat.categories.astype(str), dtype=object)
         srt = np.argsort(cats, kind="stable")
-        remap = np.empty(len(cats) + 1, np.int64)
+        remap = np.empty(len(cats) + 1, np.int32)
         remap[srt] = np.arange(len(cats))
         remap[-1] = -1
-        return remap[col.cat.codes.to_numpy().astype(np.int64)], cats[srt]
+        return remap[col.cat.codes.to_numpy()], cats[srt]
     codes, uniques = pd.factorize(col, sort=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    return codes.astype(np.int32), np.asarray(uniques, dtype=object)
 
 
-def _per_value(col: pd.Series, fn, default) -> np.ndarray:
+def _per_value(col: pd.Series, fn, default, dtype) -> np.ndarray:
     """``fn`` applied to the distinct values of a column only, then spread back to the rows."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         codes, uniques = col.cat.codes.to_numpy(), list(col.cat.categories)
     else:
         codes, uniques = pd.factorize(col)
         uniques = list(uniques)
-    mapped = np.asarray(fn(uniques))
-    out = np.full(len(codes), default, dtype=mapped.dtype if len(mapped) else type(default))
-    ok = codes >= 0
-    out[ok] = mapped[codes[ok]]
-    return out
+    table = np.append(np.asarray(fn(uniques), dtype=dtype), np.asarray(default, dtype=dtype))
+    return table[codes]  # code -1 (missing) picks the default at the end
+
+
+def _key_table(metrics: np.ndarray, params: np.ndarray, tidy: pd.DataFrame, key_rows) -> pd.DataFrame:
+    """metric, param, label, category, unit, direction and display rank of every key; the
+    attributes come from the catalogue (which ingest wrote them from), else from a row of the key."""
+    attrs = {}
+    for m in pd.unique(metrics):
+        try:
+            c = catalogue.get(m)
+            attrs[m] = (c.label, c.category, c.unit, c.direction)
+        except KeyError:
+            attrs[m] = None
+    missing = [i for i, m in enumerate(metrics) if attrs[m] is None]
+    rows = key_rows(missing) if missing else {}
+    table = []
+    for i, m in enumerate(metrics):
+        if attrs[m] is not None:
+            table.append(attrs[m])
+        else:
+            r = rows[i]
+            table.append((m, str(tidy["category"].iloc[r]), str(tidy["unit"].iloc[r]), str(tidy["direction"].iloc[r])))
+    keys = pd.DataFrame(table, columns=["label", "category", "unit", "direction"])
+    keys.insert(0, "param", np.asarray(params, dtype=object).astype(str))
+    keys.insert(0, "metric", np.asarray(metrics, dtype=object).astype(str))
+    keys["rank"] = _key_rank(keys)
+    return keys
 
 
 def _prepare(tidy: pd.DataFrame, man: manifest_mod.Manifest) -> _Prepared:
     """Reduce the tidy table to one value per run and key, then split it by environment.
 
-    Everything runs on integer codes (factorized text columns) and one sort, so a fleet of
-    thousands of runs costs a few passes over the arrays, not a Python step per value.
+    Everything runs on small integer codes (categorical codes or factorized text) and one sort by
+    environment; the rest is done per environment, so a fleet's table of millions of rows costs a
+    few passes over compact arrays, never a Python step per value or a copy of the table.
     """
     names = list(man.environments)
     index = {name: i for i, name in enumerate(names)}
-    env = _per_value(tidy["environment"], lambda u: np.array([index.get(x, -1) for x in u], np.int64), -1)
-    value = tidy["value"].to_numpy(np.float64, na_value=np.nan)
-    rows = np.flatnonzero((env >= 0) & ~np.isnan(value))
-    lp_col = tidy["low_precision"]
-    lp = lp_col.to_numpy(bool) if lp_col.dtype == bool else \
-        _per_value(lp_col, lambda u: np.array([str(x).lower() == "true" for x in u], bool), False)
+    env = _per_value(tidy["environment"], lambda u: [index.get(x, -1) for x in u], -1, np.int32)
     run_c, run_u = _codes(tidy["run"])
     metric_c, metric_u = _codes(tidy["metric"])
     param_c, param_u = _codes(tidy["param"])
-    if len(rows) < len(tidy):
-        env, value, lp, run_c, metric_c, param_c = (a[rows] for a in (env, value, lp, run_c, metric_c, param_c))
+    value = tidy["value"].to_numpy(np.float64, na_value=np.nan)
+    lp_col = tidy["low_precision"]
+    lp = lp_col.to_numpy(bool) if lp_col.dtype == bool else \
+        _per_value(lp_col, lambda u: [str(x).lower() == "true" for x in u], False, bool)
 
+    # keys: the (metric, param) combinations present, numbered in sorted order through a dense table
     n_param = max(1, len(param_u))
-    key_c, key_u = pd.factorize(metric_c * n_param + param_c, sort=True)
-    n_keys = max(1, len(key_u))
-    n_run_u = max(1, len(run_u))
-    run_id, run_u2 = pd.factorize(env * n_run_u + run_c, sort=True)  # runs sorted by (environment, name)
-    run_env = run_u2 // n_run_u
-    run_name = run_u[run_u2 % n_run_u] if len(run_u2) else np.array([], object)
+    combo = metric_c.astype(np.int64) * n_param + param_c
+    present = np.zeros(max(1, len(metric_u)) * n_param, bool)
+    present[combo[env >= 0]] = True
+    key_of_combo = (np.cumsum(present) - 1).astype(np.int32)
+    key_c = key_of_combo[combo]
+    del combo
+    combos = np.flatnonzero(present)
+    n_keys = max(1, len(combos))
 
-    first = np.flatnonzero(~pd.Series(key_c).duplicated().to_numpy())
-    first = first[np.argsort(key_c[first])]
-    src = rows[first]
-    keys = pd.DataFrame({
-        "metric": metric_u[key_u // n_param] if len(key_u) else np.array([], object),
-        "param": param_u[key_u % n_param] if len(key_u) else np.array([], object),
-        "category": tidy["category"].iloc[src].astype(str).to_numpy(),
-        "unit": tidy["unit"].iloc[src].astype(str).to_numpy(),
-        "direction": tidy["direction"].iloc[src].astype(str).to_numpy(),
-    })
-    keys["metric"] = keys["metric"].astype(str)
-    keys["param"] = keys["param"].astype(str)
-    keys["label"] = keys["metric"].map({m: _label(m) for m in pd.unique(keys["metric"])})
-    keys["rank"] = _key_rank(keys)
+    def key_rows(which):
+        want = np.zeros(n_keys, bool)
+        want[which] = True
+        hit = np.flatnonzero(want[key_c] & (env >= 0))
+        first = {}
+        for r in hit:  # only for keys the catalogue does not know: few rows
+            first.setdefault(int(key_c[r]), int(r))
+        return first
 
-    # one value per (run, key): the within-run median where lmbench printed a key more than once
-    cell = run_id.astype(np.int64) * n_keys + key_c
-    order = np.argsort(cell, kind="stable")
-    cell, value, lp = cell[order], value[order], lp[order]
-    rep = np.zeros(len(cell), bool)
-    if len(cell) > 1 and (np.diff(cell) == 0).any():
+    keys = _key_table(np.asarray(metric_u, dtype=object)[combos // n_param],
+                      np.asarray(param_u, dtype=object)[combos % n_param], tidy, key_rows)
+
+    order = np.argsort(env, kind="stable")  # grouped by environment, row order kept within
+    bounds = np.searchsorted(env, np.arange(len(names) + 1), sorter=order)
+    sides = {}
+    for e, name in enumerate(names):
+        rows = order[bounds[e]:bounds[e + 1]]
+        rows = rows[~np.isnan(value[rows])]
+        if len(rows):
+            sides[name] = _make_side(name, run_c[rows], run_u, key_c[rows], value[rows], lp[rows])
+    kcols = {c: keys[c].to_numpy(dtype=np.int64 if c == "rank" else object) for c in keys}
+    return _Prepared(keys, sides, man, kcols)
+
+
+def _make_side(name: str, run: np.ndarray, run_names: np.ndarray, key: np.ndarray, value: np.ndarray,
+               lp: np.ndarray) -> _Side:
+    """One environment's rows -> its runs x keys matrix, with the within-run median where a run
+    printed a key more than once."""
+    runs_u, ri = np.unique(run, return_inverse=True)
+    keys_u, ki = np.unique(key, return_inverse=True)
+    R, K = len(runs_u), len(keys_u)
+    cell = ri.astype(np.int64) * K + ki
+    counts = np.bincount(cell, minlength=R * K)
+    rep = np.zeros(K, bool)
+    if counts.max() > 1:
         agg = (pd.DataFrame({"cell": cell, "value": value, "lp": lp})
                .groupby("cell", sort=True).agg(value=("value", "median"), lp=("lp", "max"), k=("value", "size")))
         cell, value, lp = agg.index.to_numpy(), agg["value"].to_numpy(), agg["lp"].to_numpy(bool)
-        rep = agg["k"].to_numpy() > 1
-    run_of, key_of = cell // n_keys, cell % n_keys
-    env_of = run_env[run_of] if len(cell) else np.array([], np.int64)
-    bounds = np.searchsorted(env_of, np.arange(len(names) + 1))
-    run_bounds = np.searchsorted(run_env, np.arange(len(names) + 1))
-
-    sides = {}
-    for e, name in enumerate(names):
-        s0, s1 = bounds[e], bounds[e + 1]
-        if s0 == s1:
-            continue
-        r0, r1 = run_bounds[e], run_bounds[e + 1]
-        present = np.bincount(key_of[s0:s1], minlength=n_keys) > 0
-        keys_u = np.flatnonzero(present)
-        ki = (np.cumsum(present) - 1)[key_of[s0:s1]]
-        ri = run_of[s0:s1] - r0
-        X = np.full((r1 - r0, len(keys_u)), np.nan)
-        X[ri, ki] = value[s0:s1]
-        n = np.bincount(ki, minlength=len(keys_u))
-        sides[name] = _Side(
-            name=name, runs=run_name[r0:r1], keys=keys_u, X=X, n=n, median=_nanmedian(X), cv=_cv(X, n),
-            low_precision=np.bincount(ki, weights=lp[s0:s1], minlength=len(keys_u)) > 0,
-            repeated=np.bincount(ki, weights=rep[s0:s1], minlength=len(keys_u)) > 0,
-        )
-    kcols = {c: keys[c].to_numpy(dtype=np.int64 if c == "rank" else object) for c in keys}
-    return _Prepared(keys, sides, man, kcols)
+        rep[np.unique(cell[agg["k"].to_numpy() > 1] % K)] = True
+        ri, ki = cell // K, cell % K
+    X = np.full((R, K), np.nan)
+    X[ri, ki] = value
+    n = np.bincount(ki, minlength=K)
+    return _Side(name=name, runs=np.asarray(run_names, dtype=object)[runs_u], keys=keys_u.astype(np.int64), X=X,
+                 n=n, median=_nanmedian(X), cv=_cv(X, n),
+                 low_precision=np.bincount(ki, weights=lp, minlength=K) > 0, repeated=rep)
 
 
 def _nanmedian(X: np.ndarray) -> np.ndarray:
@@ -329,109 +367,131 @@ def _draw_counts(n_runs: int, n_boot: int, rng: np.random.Generator) -> np.ndarr
     return np.bincount(flat, minlength=n_boot * n_runs).reshape(n_boot, n_runs)
 
 
+# Half-width of the walked window in binomial spreads (sqrt(n)/2 positions each): 3 spreads leave
+# about 3 crossings in 1000 outside, which are recomputed exactly.
+_WINDOW_SPREADS = 3.0
+
+
 def _resampled_medians(X: np.ndarray, C: np.ndarray) -> np.ndarray:
     """Median of every column of X (NaN = missing) in every resample; C[b, i] = draws of row i.
 
     Exact, without materialising the resamples. Per column the rows are sorted once; the median of
     resample b is the sorted value at which the running count of draws first reaches half the
     drawn (non-missing) values. That crossing lies within about sqrt(n)/2 positions of the middle
-    (binomial spread), so only a window of 1.5*sqrt(n) positions each side of the middle is walked:
-    the running count just below the window comes from one matrix product
-    (indicator(rank < window start) @ counts), then the window is walked position by position for
-    all resamples and columns at once, in blocks small enough to stay in cache. The few crossings
-    outside the window (about 3 in 1000 with many runs) are recomputed over all positions. With an
-    even number of drawn values the two middle ones are averaged, as ``numpy.median`` does.
-    Returns (n_boot, n_columns).
+    (binomial spread), so only a window of 1.5*sqrt(n) positions each side of the middle is walked
+    (every position up to 64 runs): the running count just below the window comes from one matrix
+    product (indicator(rank < window start) @ counts), then the window is walked position by
+    position for all resamples and columns at once, on small integers, in blocks small enough to
+    stay in cache. The few crossings outside the window (about 3 in 1000) are recomputed over all
+    positions. With an even number of drawn values the two middle ones are averaged, as
+    ``numpy.median`` does. Returns (n_boot, n_columns). Cost: about n_boot x columns x
+    3*sqrt(n) small-integer operations, instead of n_boot x columns x n for sorting resamples.
     """
     n, K = X.shape
     B = C.shape[0]
     if n == 0 or K == 0 or B == 0:
         return np.full((B, K), np.nan)
     order = np.argsort(X, axis=0, kind="stable")  # NaN last
-    Xs_flat = np.take_along_axis(X, order, axis=0).ravel()
+    XsT = np.ascontiguousarray(np.take_along_axis(X, order, axis=0).T)  # (K, n) sorted values
     valid = ~np.isnan(X)
-    rank = np.empty((n, K), np.int64)
-    rank[order, np.arange(K)[None, :]] = np.arange(n)[:, None]
-    # laid out (column, resample) from here: the walk then copies contiguous rows
-    CfT = np.ascontiguousarray(C.T, dtype=np.float64)  # (n, B)
-    small = np.int16 if n < 2**15 else np.int64
-    CsT = CfT.astype(small)
     complete = bool(valid.all())
+    # laid out (column, resample) from here: the walk then copies contiguous rows
+    CfT = np.ascontiguousarray(C.T, dtype=np.float32)  # (n, B); sums of counts < 2**24 are exact
+    small = np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int64
+    CsT = CfT.astype(small)
     if complete:  # every resample draws n values of every column
-        T = n
+        T = None
         h1, h2 = small((n + 1) // 2), small(n // 2 + 1)
     else:
-        T = np.rint(valid.T.astype(np.float64) @ CfT).astype(np.int64)  # (K, B) values drawn
-        h1, h2 = ((T + 1) // 2).astype(small), (T // 2 + 1).astype(small)
+        T = np.rint(valid.T.astype(np.float32) @ CfT).astype(np.int32)  # (K, B) values drawn
+        h1, h2 = ((T + 1) >> 1).astype(small), ((T >> 1) + 1).astype(small)
+        empty = bool((T == 0).any())  # some resample drew no value of some column
 
-    half = int(math.ceil(1.5 * math.sqrt(n))) + 1
+    half = int(math.ceil(_WINDOW_SPREADS / 2 * math.sqrt(n))) + 1
     mid = (valid.sum(axis=0) - 1) // 2
-    lo = np.maximum(0, mid - half)
-    width = int(min(n, (np.minimum(n - 1, mid + half) - lo).max() + 1))
-    below = np.rint((rank < lo[None, :]).T.astype(np.float64) @ CfT).astype(small)  # draws before the window
+    if n <= 64:  # walking every position is cheaper than the matrix product that skips some
+        lo, width = np.zeros(K, np.int64), n
+    else:
+        lo = np.maximum(0, mid - half)
+        width = int(min(n, (np.minimum(n - 1, mid + half) - lo).max() + 1))
+    whole = bool((lo == 0).all()) and width == n  # the window is every position: no crossing outside
+    if whole:
+        below = np.zeros((K, B), small)
+    else:
+        rank = np.empty((n, K), np.int64)
+        rank[order, np.arange(K)[None, :]] = np.arange(n)[:, None]
+        below = np.rint((rank < lo[None, :]).T.astype(np.float32) @ CfT).astype(small)  # draws before the window
     runs_at = order[np.minimum(lo[None, :] + np.arange(width)[:, None], n - 1), np.arange(K)[None, :]]
+    lo_col = (lo + np.arange(K) * n)[:, None].astype(np.intp)  # flat index of the window start in XsT
+    XsT_flat = XsT.ravel()
 
-    j1 = np.empty((K, B), np.int64)
-    j2 = np.empty((K, B), np.int64)
-    end = np.empty((K, B), small)
+    # The walk tracks (running count - h1) and compares it with 0, so the targets are not read at
+    # every step: j1 = first position where it reaches 0; with an even count (h2 = h1 + 1) the
+    # second middle value lies as many positions further as the count stays exactly at 0.
+    wide = small  # (count - h1) lies in [-n/2 - 1, n]: the type that holds n holds it
+    d = h2 - h1  # 0 or 1
+    even = bool(np.any(d))
+    out = np.empty((B, K))
+    misses = []
     block = max(1, min(B, 65536 // K))
     for b0 in range(0, B, block):
         b1 = min(B, b0 + block)
-        Cb = np.ascontiguousarray(CsT[:, b0:b1])
-        g1 = h1 if complete else np.ascontiguousarray(h1[:, b0:b1])
-        g2 = h2 if complete else np.ascontiguousarray(h2[:, b0:b1])
-        acc = below[:, b0:b1].copy()
-        tot1 = np.zeros(acc.shape, np.int64)
-        tot2 = np.zeros(acc.shape, np.int64)
+        Cb = np.ascontiguousarray(CsT[:, b0:b1], dtype=wide)
+        acc = below[:, b0:b1].astype(wide)
+        acc -= h1 if complete else h1[:, b0:b1]
+        start = acc.copy() if not whole else None
+        j1 = np.broadcast_to(lo_col, acc.shape).copy()
+        z = np.zeros(acc.shape, np.intp) if even else None
         c1 = np.zeros(acc.shape, np.int8)  # int8 counters, flushed before they can overflow
-        c2 = np.zeros(acc.shape, np.int8)
-        drawn = np.empty(acc.shape, small)
-        lt = np.empty(acc.shape, bool)
-        lt8 = lt.view(np.int8)
+        cz = np.zeros(acc.shape, np.int8)
+        drawn = np.empty(acc.shape, wide)
+        flag = np.empty(acc.shape, bool)
+        flag8 = flag.view(np.int8)
         for t in range(width):
             np.take(Cb, runs_at[t], axis=0, out=drawn)
             np.add(acc, drawn, out=acc)
-            np.less(acc, g1, out=lt)
-            np.add(c1, lt8, out=c1)
-            np.less(acc, g2, out=lt)
-            np.add(c2, lt8, out=c2)
+            np.less(acc, 0, out=flag)
+            np.add(c1, flag8, out=c1)
+            if even:
+                np.equal(acc, 0, out=flag)
+                np.add(cz, flag8, out=cz)
             if t % 127 == 126 or t == width - 1:
-                tot1 += c1
-                tot2 += c2
+                j1 += c1
                 c1[:] = 0
-                c2[:] = 0
-        j1[:, b0:b1] = tot1
-        j2[:, b0:b1] = tot2
-        end[:, b0:b1] = acc
-    j1 += lo[:, None]
-    j2 += lo[:, None]
+                if even:
+                    z += cz
+                    cz[:] = 0
+        dz = d if complete else d[:, b0:b1]
+        j2 = j1 + z * dz if even else j1.copy()
+        if not whole:
+            outside = (start >= 0) | (acc < dz)  # the crossing is outside the window
+            if not complete and empty:
+                outside &= T[:, b0:b1] > 0
+            if outside.any():
+                ki, bi = np.nonzero(outside)
+                misses.append((ki, bi + b0))
+        if not complete or misses:  # keep indices inside their column; those cells are redone below
+            top = (np.arange(K) * n + n - 1)[:, None]
+            np.minimum(j1, top, out=j1)
+            np.minimum(j2, top, out=j2)
+        v = np.take(XsT_flat, j1)
+        v += np.take(XsT_flat, j2)
+        v *= 0.5
+        if not complete and empty:
+            v[T[:, b0:b1] == 0] = np.nan
+        out[b0:b1] = v.T
 
-    outside = (below >= h1) | (end < h2)  # the crossing is outside the window
-    if not complete:
-        outside &= T > 0
-    ki, bi = np.nonzero(outside)
-    step = max(1, 4_000_000 // n)
-    for f0 in range(0, len(bi), step):
-        b_, k_ = bi[f0:f0 + step], ki[f0:f0 + step]
-        cs = np.cumsum(CsT[order[:, k_].T, b_[:, None]], axis=1, dtype=np.int64)
-        t1 = h1 if complete else h1[k_, b_][:, None]
-        t2 = h2 if complete else h2[k_, b_][:, None]
-        j1[k_, b_] = (cs < t1).sum(axis=1)
-        j2[k_, b_] = (cs < t2).sum(axis=1)
-
-    cols = np.arange(K)[:, None]
-    np.minimum(j1, n - 1, out=j1)
-    np.minimum(j2, n - 1, out=j2)
-    j1 *= K
-    j1 += cols
-    j2 *= K
-    j2 += cols
-    out = np.take(Xs_flat, j1)
-    out += np.take(Xs_flat, j2)
-    out *= 0.5
-    if not complete:
-        out[T == 0] = np.nan
-    return out.T
+    for ki, bi in misses:  # exact, over all positions
+        step = max(1, 4_000_000 // n)
+        for f0 in range(0, len(bi), step):
+            b_, k_ = bi[f0:f0 + step], ki[f0:f0 + step]
+            cs = np.cumsum(CsT[order[:, k_].T, b_[:, None]], axis=1, dtype=np.int64)
+            t1 = h1 if complete else h1[k_, b_][:, None]
+            t2 = h2 if complete else h2[k_, b_][:, None]
+            i1 = np.minimum((cs < t1).sum(axis=1), n - 1)
+            i2 = np.minimum((cs < t2).sum(axis=1), n - 1)
+            out[b_, k_] = 0.5 * (XsT[k_, i1] + XsT[k_, i2])
+    return out
 
 
 # --- pairs -------------------------------------------------------------------------------------
@@ -457,6 +517,8 @@ class _Pair:
     lower: np.ndarray | None = None  # (K,) lower is better
     Mv: np.ndarray | None = None  # (Uv, len(multi))
     Mb: np.ndarray | None = None  # (Ub, len(multi))
+    base: "_Resampled | None" = None  # the baseline's resampled medians (shared), with cached logs
+    bcols: np.ndarray | None = None  # columns of ``base`` that ``Mb`` holds
     pv: np.ndarray | None = None  # (P,)
     pb: np.ndarray | None = None  # (P,)
     weights: np.ndarray | None = None  # (P,) or None
@@ -491,21 +553,45 @@ class _Pair:
         has = np.zeros(K, bool)
         has[self.multi] = True
         lacking = np.any(W[used & (~has | self.dead)] != 0, axis=0)  # categories using a key without replicates
-        keep = used[self.multi] & ~self.dead[self.multi]
+        keep = np.flatnonzero(used[self.multi] & ~self.dead[self.multi])
         Wm = (W * np.where(self.lower, 1.0, -1.0)[:, None])[self.multi][keep]
         with np.errstate(divide="ignore", invalid="ignore"):
-            sv = _masked_log_sums(np.log(self.Mv[:, keep]), Wm)
-            sb = _masked_log_sums(np.log(self.Mb[:, keep]), Wm)
+            sv = _masked_log_sums(np.log(self.Mv if len(keep) == self.Mv.shape[1] else self.Mv[:, keep]), Wm)
+        sb = _masked_log_sums(self.base.log()[:, self.bcols[keep]], Wm)
         out = sv[self.pv] - sb[self.pb]
         out[:, lacking] = np.nan
         return out
 
 
+class _Resampled:
+    """Resampled medians of one side (distinct resamples x columns) and which one each replicate drew."""
+
+    def __init__(self, M: np.ndarray, inverse: np.ndarray):
+        self.M, self.inverse, self._log = M, inverse, None
+
+    def log(self) -> np.ndarray:
+        if self._log is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._log = np.log(self.M)
+        return self._log
+
+
+def _thin_matmul(A: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """A @ W for a W with a handful of columns, one matrix-vector product per column (a threaded
+    BLAS matrix product is many times slower at this shape)."""
+    out = np.empty((A.shape[0], W.shape[1]))
+    for c in range(W.shape[1]):
+        out[:, c] = A @ W[:, c]
+    return out
+
+
 def _masked_log_sums(L: np.ndarray, W: np.ndarray) -> np.ndarray:
     """L @ W, but NaN where a non-finite log meets a non-zero weight (and 0 * inf stays 0)."""
     bad = ~np.isfinite(L)
-    out = np.where(bad, 0.0, L) @ W
-    out[(bad.astype(np.float64) @ (W != 0).astype(np.float64)) > 0] = np.nan
+    if not bad.any():
+        return _thin_matmul(L, W)
+    out = _thin_matmul(np.where(bad, 0.0, L), W)
+    out[_thin_matmul(bad.astype(np.float64), (W != 0).astype(np.float64)) > 0] = np.nan
     return out
 
 
@@ -550,11 +636,27 @@ def _distinct_resamples(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return counts, np.arange(B)
 
 
-def _side_medians(side: _Side, cols, n_boot: int, seed: int, role: int) -> tuple[np.ndarray, np.ndarray]:
-    """Resampled medians of ``side`` for columns ``cols``: (distinct resamples x columns, inverse)."""
+def _side_medians(side: _Side, cols, n_boot: int, seed: int, role: int, pool=None, parts: int = 1) -> _Resampled:
+    """Resampled medians of ``side`` for columns ``cols`` (role 0 virtual, 1 baseline); with a
+    thread ``pool`` the columns are split over its workers (columns are independent)."""
     counts = _draw_counts(len(side.runs), n_boot, _rng(seed, role, side.name))
     distinct, inverse = _distinct_resamples(counts)
-    return _resampled_medians(side.X[:, cols], distinct), inverse
+    X = side.X[:, cols]
+    if pool is None or parts < 2 or X.shape[1] < 64:
+        return _Resampled(_resampled_medians(X, distinct), inverse)
+    chunks = np.array_split(np.arange(X.shape[1]), parts)
+    parts = list(pool.map(lambda c: _resampled_medians(X[:, c], distinct), chunks))
+    return _Resampled(np.concatenate(parts, axis=1), inverse)
+
+
+def _zero_columns(M: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Columns of resampled medians M with a zero in some resample; only a column whose runs
+    include a zero can have one (values are never negative), so only those are scanned."""
+    out = np.zeros(M.shape[1], bool)
+    cand = np.flatnonzero((X == 0).any(axis=0) | (X < 0).any(axis=0))
+    if len(cand):
+        out[cand] = (M[:, cand] == 0).any(axis=0)
+    return out
 
 
 def _dense_codes(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -580,9 +682,13 @@ def _pair_intervals(pair: _Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     both sides each column's slowdown takes only (distinct virtual medians) x (distinct baseline
     medians) values, so the percentiles come from that small grid and its replicate counts.
     """
-    live = pair.multi[~pair.dead[pair.multi]]
-    sel = np.flatnonzero(~pair.dead[pair.multi])
-    Mv, Mb, lower = pair.Mv[:, sel], pair.Mb[:, sel], pair.lower[live]
+    alive = ~pair.dead[pair.multi]
+    live = pair.multi[alive]
+    if alive.all():
+        Mv, Mb = pair.Mv, pair.Mb
+    else:
+        Mv, Mb = pair.Mv[:, alive], pair.Mb[:, alive]
+    lower = pair.lower[live]
     if pair.weights is not None:
         Dv, Cv = _dense_codes(Mv)
         Db, Cb = _dense_codes(Mb)
@@ -593,93 +699,132 @@ def _pair_intervals(pair: _Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             hist = np.bincount(cell.ravel(), weights=np.repeat(pair.weights, K), minlength=K * Lv * Lb)
             grid = _ratio(Dv[:, :, None], Db[:, None, :], lower[:, None, None]).reshape(K, Lv * Lb)
             return _percentiles(grid.T, hist.reshape(K, Lv * Lb).T.astype(np.int64))
-    r = _ratio(Mv[pair.pv], Mb[pair.pb], lower)
+    identity = pair.weights is None and len(pair.pv) == len(Mv) == len(Mb)  # every replicate distinct
+    r = _ratio_nonzero(Mv if identity else Mv[pair.pv], Mb if identity else Mb[pair.pb], lower)
     return _percentiles(r, pair.weights)
 
 
-def _iter_pairs(prep: _Prepared, n_boot: int = N_BOOT, seed: int = 0, keys=None, replicates: bool = True):
-    """One _Pair per virtual environment of the manifest, in manifest order.
+def _ratio_nonzero(virtual: np.ndarray, baseline: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """``_ratio`` for (rows, keys) matrices known to have no zero divisor, without temporaries."""
+    r = virtual / baseline
+    higher = np.flatnonzero(~lower)
+    if len(higher):
+        r[:, higher] = baseline[:, higher] / virtual[:, higher]
+    return r
 
-    A baseline's resampled medians are computed once and shared by the environments compared with
-    it (kept only until its last user, so a fleet with many baselines does not pile them up).
+
+def _make_pair(prep: _Prepared, env, n_boot: int, seed: int, keys, replicates: bool, base) -> _Pair:
+    """The _Pair of one virtual environment. ``base()`` returns its baseline's shared resampled
+    medians over all baseline columns (None: compute them for the needed columns only)."""
+    kc = prep.kcols
+    vs, bs = prep.sides[env.name], prep.sides[env.baseline]
+    common = _resolve_keys(prep, vs.keys, bs.keys, keys)
+    common = common[np.argsort(kc["rank"][common], kind="stable")]
+    iv = np.searchsorted(vs.keys, common)
+    ib = np.searchsorted(bs.keys, common)
+    K = len(common)
+    lower = kc["direction"][common] == catalogue.LOWER
+    vm, bm = vs.median[iv], bs.median[ib]
+    nv, nb = vs.n[iv], bs.n[ib]
+    slowdown = _ratio(vm, bm, lower)
+    single = (nv < 2) | (nb < 2)
+    multi = np.flatnonzero(~single)
+
+    pair = _Pair(env, common, {}, n_boot=n_boot, multi=multi, lower=lower)
+    ci_low, ci_high = np.full(K, np.nan), np.full(K, np.nan)
+    zero_rep = np.zeros(K, bool)
+    finite = np.zeros(K, np.int64)
+    if replicates and n_boot > 0 and len(multi):
+        virt = _side_medians(vs, iv[multi], n_boot, seed, 0)
+        if base is not None:
+            pair.base, pair.bcols = base(), ib[multi]
+        else:
+            pair.base, pair.bcols = _side_medians(bs, ib[multi], n_boot, seed, 1), np.arange(len(multi))
+        Mv, inv_v = virt.M, virt.inverse
+        Mb, inv_b = pair.base.M[:, pair.bcols], pair.base.inverse
+        combo, inverse, weights = np.unique(inv_v * len(Mb) + inv_b, return_inverse=True, return_counts=True)
+        low_m = lower[multi]
+        # a zero divisor in any replicate makes the ratio unbounded there: no interval at all
+        zero_rep[multi] = ((_zero_columns(Mb, bs.X[:, ib[multi]]) & low_m)
+                           | (_zero_columns(Mv, vs.X[:, iv[multi]]) & ~low_m))
+        pair.dead = single | zero_rep | np.isnan(slowdown)
+        pair.Mv, pair.Mb, pair.pv, pair.pb = Mv, Mb, combo // len(Mb), combo % len(Mb)
+        pair.weights = None if len(combo) == n_boot else weights
+        pair.inverse = inverse.ravel()
+        live = multi[~pair.dead[multi]]
+        if len(live):
+            ci_low[live], ci_high[live], finite[live] = _pair_intervals(pair)
+    else:
+        pair.dead = np.ones(K, bool)
+    partial = ~pair.dead & (finite > 0) & (finite < n_boot)
+    notes = _notes([
+        (vs.repeated[iv] | bs.repeated[ib], NOTE_REPEATED),
+        (lower & (bm == 0) & (vm != 0) | ~lower & (vm == 0) & (bm != 0),
+         np.where(lower, NOTE_ZERO_BASELINE, NOTE_ZERO_VIRTUAL)),
+        ((vm == 0) & (bm == 0), NOTE_ZERO_BOTH),
+        (single, NOTE_SINGLE_RUN),
+        (~single & zero_rep & ~np.isnan(slowdown), NOTE_ZERO_RESAMPLE),
+        (partial, np.char.add(np.char.add("interval from ", finite.astype(str)),
+                              f" of {n_boot} resamples: the others drew no run holding this metric")),
+    ])
+    cv_v, cv_b = vs.cv[iv], bs.cv[ib]
+    with np.errstate(invalid="ignore"):
+        noisy = (cv_v > NOISY_CV) | (cv_b > NOISY_CV)
+    pair.cols = {
+        "environment": np.full(K, env.name, object), "baseline": np.full(K, env.baseline, object),
+        "technology": np.full(K, env.technology, object),
+        "metric": kc["metric"][common], "param": kc["param"][common], "label": kc["label"][common],
+        "category": kc["category"][common], "unit": kc["unit"][common], "direction": kc["direction"][common],
+        "virtual_median": vm, "baseline_median": bm, "slowdown": slowdown,
+        "ci_low": ci_low, "ci_high": ci_high, "n_virtual": nv.astype(np.int64), "n_baseline": nb.astype(np.int64),
+        "cv_virtual": cv_v, "cv_baseline": cv_b, "noisy": noisy,
+        "low_precision": vs.low_precision[iv] | bs.low_precision[ib], "note": notes,
+    }
+    return pair
+
+
+def default_jobs() -> int:
+    """Worker threads for the bootstrap: the usable cores (numpy releases the GIL in the heavy loops)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _map_pairs(prep: _Prepared, fn, n_boot: int = N_BOOT, seed: int = 0, keys=None, replicates: bool = True,
+               jobs: int | None = None) -> list:
+    """``fn(pair)`` for every virtual environment of the manifest, results in manifest order.
+
+    Environments are processed grouped by baseline: a baseline's resampled medians are computed
+    once (its columns split over the workers), shared by the environments compared with it and
+    dropped before the next baseline, so memory holds one baseline and one pair per worker
+    however large the fleet. ``fn`` runs in worker threads (numpy releases the GIL in the heavy
+    loops) and should reduce the pair to what the caller keeps. Results do not depend on ``jobs``.
     """
     _check_runs(prep)
     virtual = prep.manifest.virtual()
-    uses: dict = {}
-    for env in virtual:
-        uses[env.baseline] = uses.get(env.baseline, 0) + 1
-    base_cache: dict = {}
-    kc = prep.kcols
-    for env in virtual:
-        vs, bs = prep.sides[env.name], prep.sides[env.baseline]
-        common = _resolve_keys(prep, vs.keys, bs.keys, keys)
-        common = common[np.argsort(kc["rank"][common], kind="stable")]
-        iv = np.searchsorted(vs.keys, common)
-        ib = np.searchsorted(bs.keys, common)
-        K = len(common)
-        lower = kc["direction"][common] == catalogue.LOWER
-        vm, bm = vs.median[iv], bs.median[ib]
-        nv, nb = vs.n[iv], bs.n[ib]
-        slowdown = _ratio(vm, bm, lower)
-        single = (nv < 2) | (nb < 2)
-        multi = np.flatnonzero(~single)
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
+    groups: dict = {}
+    for i, env in enumerate(virtual):
+        groups.setdefault(env.baseline, []).append((i, env))
+    results: list = [None] * len(virtual)
+    pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 and len(virtual) > 0 else None
+    try:
+        for baseline, members in groups.items():
+            base = None
+            bs = prep.sides[baseline]
+            if replicates and n_boot > 0 and keys is None and len(bs.runs) >= 2:
+                resampled = _side_medians(bs, slice(None), n_boot, seed, 1, pool, jobs)
+                base = lambda r=resampled: r  # noqa: E731
 
-        pair = _Pair(env, common, {}, n_boot=n_boot, multi=multi, lower=lower)
-        ci_low, ci_high = np.full(K, np.nan), np.full(K, np.nan)
-        zero_rep = np.zeros(K, bool)
-        finite = np.zeros(K, np.int64)
-        if replicates and n_boot > 0 and len(multi):
-            Mv, inv_v = _side_medians(vs, iv[multi], n_boot, seed, 0)
-            if keys is None:
-                if env.baseline not in base_cache:
-                    base_cache[env.baseline] = _side_medians(bs, slice(None), n_boot, seed, 1)
-                Mb_all, inv_b = base_cache[env.baseline]
-                Mb = Mb_all[:, ib[multi]]
-            else:
-                Mb, inv_b = _side_medians(bs, ib[multi], n_boot, seed, 1)
-            combo, inverse, weights = np.unique(inv_v * len(Mb) + inv_b, return_inverse=True, return_counts=True)
-            low_m = lower[multi]
-            # a zero divisor in any replicate makes the ratio unbounded there: no interval at all
-            zero_rep[multi] = ((Mb == 0) & low_m).any(axis=0) | ((Mv == 0) & ~low_m).any(axis=0)
-            pair.dead = single | zero_rep | np.isnan(slowdown)
-            pair.Mv, pair.Mb, pair.pv, pair.pb = Mv, Mb, combo // len(Mb), combo % len(Mb)
-            pair.weights = None if len(combo) == n_boot else weights
-            pair.inverse = inverse.ravel()
-            live = multi[~pair.dead[multi]]
-            if len(live):
-                ci_low[live], ci_high[live], finite[live] = _pair_intervals(pair)
-        else:
-            pair.dead = np.ones(K, bool)
-        if keys is None:
-            uses[env.baseline] -= 1
-            if uses[env.baseline] == 0:
-                base_cache.pop(env.baseline, None)
+            def work(item, base=base):
+                return fn(_make_pair(prep, item[1], n_boot, seed, keys, replicates, base))
 
-        partial = ~pair.dead & (finite > 0) & (finite < n_boot)
-        notes = _notes([
-            (vs.repeated[iv] | bs.repeated[ib], NOTE_REPEATED),
-            (lower & (bm == 0) & (vm != 0) | ~lower & (vm == 0) & (bm != 0),
-             np.where(lower, NOTE_ZERO_BASELINE, NOTE_ZERO_VIRTUAL)),
-            ((vm == 0) & (bm == 0), NOTE_ZERO_BOTH),
-            (single, NOTE_SINGLE_RUN),
-            (~single & zero_rep & ~np.isnan(slowdown), NOTE_ZERO_RESAMPLE),
-            (partial, np.char.add(np.char.add("interval from ", finite.astype(str)),
-                                  f" of {n_boot} resamples: the others drew no run holding this metric")),
-        ])
-        cv_v, cv_b = vs.cv[iv], bs.cv[ib]
-        with np.errstate(invalid="ignore"):
-            noisy = (cv_v > NOISY_CV) | (cv_b > NOISY_CV)
-        pair.cols = {
-            "environment": np.full(K, env.name, object), "baseline": np.full(K, env.baseline, object),
-            "technology": np.full(K, env.technology, object),
-            "metric": kc["metric"][common], "param": kc["param"][common], "label": kc["label"][common],
-            "category": kc["category"][common], "unit": kc["unit"][common], "direction": kc["direction"][common],
-            "virtual_median": vm, "baseline_median": bm, "slowdown": slowdown,
-            "ci_low": ci_low, "ci_high": ci_high, "n_virtual": nv.astype(np.int64), "n_baseline": nb.astype(np.int64),
-            "cv_virtual": cv_v, "cv_baseline": cv_b, "noisy": noisy,
-            "low_precision": vs.low_precision[iv] | bs.low_precision[ib], "note": notes,
-        }
-        yield pair
+            done = pool.map(work, members) if pool is not None else map(work, members)
+            for (i, _), res in zip(members, done):
+                results[i] = res
+            base = resampled = None
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return results
 
 
 def _notes(parts) -> np.ndarray:
@@ -707,8 +852,10 @@ def _percentiles(values: np.ndarray, weights: np.ndarray | None = None):
     lo = np.full(K, np.nan)
     hi = np.full(K, np.nan)
     if weights is None:
-        finite = (~np.isnan(values)).sum(axis=0)
+        finite = values.shape[0] - np.isnan(values).sum(axis=0)
         full = finite == values.shape[0]
+        if full.all() and values.shape[0] >= 2:
+            return (*_select_percentiles(values), finite)
         if full.any():
             lo[full], hi[full] = np.percentile(values[:, full], CI_PERCENTILES, axis=0)
         part = (finite > 0) & ~full
@@ -734,24 +881,40 @@ def _percentiles(values: np.ndarray, weights: np.ndarray | None = None):
         gamma = virtual - np.where(top, -1, prev)
         a = srt[rows, np.minimum((cw <= prev_i[:, None]).sum(axis=1), srt.shape[1] - 1)]
         b = srt[rows, np.minimum((cw <= next_i[:, None]).sum(axis=1), srt.shape[1] - 1)]
-        diff = b - a
-        res = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
-        out.append(np.where(finite > 0, res, np.nan))
+        out.append(np.where(finite > 0, _lerp_numpy(a, b, gamma), np.nan))
     return out[0], out[1], finite
 
 
-def _overhead_frame(pairs) -> pd.DataFrame:
-    """The pairs' columns concatenated into one frame (one DataFrame, not one per environment)."""
-    cols = [p.cols for p in pairs if len(p.keys)]
-    if not cols:
-        return _empty_overhead()
-    return _columns_frame(cols)
+def _lerp_numpy(a, b, gamma):
+    """numpy's ``_lerp`` (quantile "linear" method), so results match ``numpy.percentile`` bit for bit."""
+    diff = b - a
+    return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+
+
+def _select_percentiles(values: np.ndarray):
+    """``numpy.percentile(values, CI_PERCENTILES, axis=0)`` for NaN-free columns with one
+    ``partition`` at the four order statistics needed (numpy's adds the extremes, to spot NaN)."""
+    n = values.shape[0]
+    qs = np.true_divide(np.asarray(CI_PERCENTILES, dtype=np.float64), 100)
+    virtual = (n - 1) * qs
+    prev = np.floor(virtual)
+    top = virtual >= n - 1
+    prev_i = np.where(top, n - 1, prev).astype(np.intp)
+    next_i = np.where(top, n - 1, prev + 1).astype(np.intp)
+    gamma = virtual - np.where(top, -1, prev)
+    part = np.partition(np.ascontiguousarray(values.T), np.unique(np.concatenate([prev_i, next_i])), axis=1)
+    return tuple(_lerp_numpy(part[:, prev_i[i]], part[:, next_i[i]], gamma[i]) for i in range(len(qs)))
+
+
+_TEXT_OVERHEAD = ("environment", "baseline", "technology", "metric", "param", "label", "category", "unit",
+                  "direction", "note")
 
 
 def _columns_frame(cols: list) -> pd.DataFrame:
+    """One overhead frame from the pairs' column arrays (one DataFrame, not one per environment)."""
     data = {c: np.concatenate([d[c] for d in cols]) for c in OVERHEAD_COLUMNS}
     df = pd.DataFrame(data, columns=list(OVERHEAD_COLUMNS))
-    for c in ("environment", "baseline", "technology", "metric", "param", "label", "category", "unit", "direction", "note"):
+    for c in _TEXT_OVERHEAD:
         df[c] = df[c].astype(str)
     return df
 
@@ -772,12 +935,14 @@ def _empty_overhead() -> pd.DataFrame:
 def overhead(tidy: pd.DataFrame, manifest: manifest_mod.Manifest, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame:
     """Slowdown of every virtual environment against its baseline, per metric and param (``OVERHEAD_COLUMNS``).
 
-    ``ci_low``/``ci_high`` are the 2.5/97.5 percentiles of ``bootstrap_replicates`` with the same
-    ``n_boot`` and ``seed``; NaN with a single run on either side (``note`` says so), never a
-    zero-width interval. NormaliseError if a virtual environment or its baseline has no runs.
+    ``ci_low``/``ci_high`` are exactly ``numpy.nanpercentile(replicates, [2.5, 97.5])`` of this
+    key's ``bootstrap_replicates`` (same ``n_boot`` and ``seed``): NaN with a single run on either
+    side (``note`` says so; never a zero-width interval) and where a resampled median is zero.
+    NormaliseError if a virtual environment or its baseline has no runs.
     """
     prep = _prepare(tidy, manifest)
-    return _overhead_frame(_iter_pairs(prep, n_boot, seed))
+    cols = [c for c in _map_pairs(prep, lambda p: p.cols, n_boot, seed) if len(c["metric"])]
+    return _columns_frame(cols) if cols else _empty_overhead()
 
 
 def bootstrap_replicates(tidy: pd.DataFrame, manifest: manifest_mod.Manifest, keys=None, n_boot: int = N_BOOT,
@@ -787,28 +952,28 @@ def bootstrap_replicates(tidy: pd.DataFrame, manifest: manifest_mod.Manifest, ke
     Replicate b of an environment uses one resample of its runs and one of its baseline's runs for
     every metric, so a weighted sum of slowdowns computed per replicate has a valid joint interval.
     ``keys`` restricts to (metric, param) pairs (param None: the largest size on both sides);
-    restricting does not change the draws. Undefined replicates (single run, a zero median, no run
-    holding the metric drawn) are NaN.
+    restricting does not change the draws. Undefined replicates are NaN: all of them for a key
+    with a single run on a side or a zero median in some resample (no interval), single ones where
+    a resample drew no run holding the key (left out of the interval). Memory is n_boot rows per
+    key and environment: restrict ``keys`` on a large fleet.
     """
     prep = _prepare(tidy, manifest)
     wanted = None if keys is None else [(m, p) for m, p in keys]
-    frames = []
-    for p in _iter_pairs(prep, n_boot, seed, keys=wanted):
+
+    def long_form(p: _Pair):
         K = len(p.keys)
-        if K == 0:
-            continue
-        frames.append(pd.DataFrame({
-            "environment": p.env.name,
-            "metric": np.repeat(p.cols["metric"], n_boot),
-            "param": np.repeat(p.cols["param"], n_boot),
-            "replicate": np.tile(np.arange(n_boot, dtype=np.int64), K),
-            "slowdown": p.reps().T.ravel(),
-        }, columns=list(REPLICATE_COLUMNS)))
-    if not frames:
+        return (np.full(K * n_boot, p.env.name, object), np.repeat(p.cols["metric"], n_boot),
+                np.repeat(p.cols["param"], n_boot), np.tile(np.arange(n_boot, dtype=np.int64), K), p.reps().T.ravel())
+
+    parts = [part for part in _map_pairs(prep, long_form, n_boot, seed, keys=wanted) if len(part[0])]
+    if not parts:
         return pd.DataFrame({"environment": pd.Series(dtype=str), "metric": pd.Series(dtype=str),
                              "param": pd.Series(dtype=str), "replicate": pd.Series(dtype=np.int64),
                              "slowdown": pd.Series(dtype=float)})
-    return pd.concat(frames, ignore_index=True)
+    df = pd.DataFrame({c: np.concatenate([part[i] for part in parts]) for i, c in enumerate(REPLICATE_COLUMNS)})
+    for c in ("environment", "metric", "param"):
+        df[c] = df[c].astype(str)
+    return df
 
 
 def missing_metrics(tidy: pd.DataFrame, manifest: manifest_mod.Manifest) -> pd.DataFrame:
@@ -863,7 +1028,8 @@ def _cpu_check(prep: _Prepared, env) -> tuple[str, str]:
     precise = nonzero & ~vs.low_precision[iv] & ~bs.low_precision[ib]
     use = precise if precise.any() else nonzero
     if not use.any():
-        return "skipped", f"no integer-operation item ({', '.join(CPU_CHECK_METRICS)}) with a non-zero value on both sides"
+        return "skipped", (f"no integer-operation item ({', '.join(CPU_CHECK_METRICS)}) with a non-zero value "
+                           "on both sides")
     names = kc["metric"][common][use]
     ratios = vm[use] / bm[use]
     m = float(np.median(np.abs(np.log(ratios))))
@@ -1065,7 +1231,7 @@ def _write_csv(path: Path, df: pd.DataFrame) -> None:
 
 
 def normalise_all(tidy: pd.DataFrame, runs: pd.DataFrame, manifest: manifest_mod.Manifest,
-                  n_boot: int = N_BOOT, seed: int = 0) -> dict:
+                  n_boot: int = N_BOOT, seed: int = 0, jobs: int | None = None) -> dict:
     """Every normalisation table from one pass over the data (what ``cli`` writes).
 
     Returns {"overhead", "missing_metrics", "sanity_checks", "category_summary"}; the category
@@ -1074,11 +1240,14 @@ def normalise_all(tidy: pd.DataFrame, runs: pd.DataFrame, manifest: manifest_mod
     """
     prep = _prepare(tidy, manifest)
     cols, geo = [], []
-    for p in _iter_pairs(prep, n_boot, seed):
-        if not len(p.keys):
-            continue
-        cols.append(p.cols)
-        geo.extend(_geomean_env(p.cols, p.log_sums if p.pv is not None else None, p.weights))
+
+    def reduce(p: _Pair):
+        return p.cols, _geomean_env(p.cols, p.log_sums if p.pv is not None else None, p.weights)
+
+    for c, g in _map_pairs(prep, reduce, n_boot, seed, jobs=jobs):
+        if len(c["metric"]):
+            cols.append(c)
+            geo.extend(g)
     ov = _columns_frame(cols) if cols else _empty_overhead()
     summary = pd.concat([category_summary(ov), _summary_frame(geo)], ignore_index=True)
     return {"overhead": ov, "missing_metrics": _missing(prep), "sanity_checks": _sanity(prep, runs),
@@ -1102,7 +1271,7 @@ def cli(args) -> int:
         if not (processed / name).is_file():
             raise UsageError(f"{processed / name} not found: run `python -m vizlib ingest` first")
     man = manifest_mod.load(raw, check_folders=False)
-    tidy, runs = _load_tidy_compact(processed), load_runs(processed)
+    tidy, runs = load_tidy(processed), load_runs(processed)
     try:
         tables = normalise_all(tidy, runs, man)
     except NormaliseError as exc:
@@ -1125,7 +1294,13 @@ def cli(args) -> int:
             print(f"  warning: {row.environment} vs {row.baseline}: {row.check}: {row.detail}")
     summ = tables["category_summary"]
     rep = summ[summ["view"] == "representative"]
-    for env, g in rep.groupby("environment", sort=False):
+    groups = list(rep.groupby("environment", sort=False))
+    for env, g in groups[:_PRINT_ENVIRONMENTS]:
         parts = ", ".join(f"{r.category} {r.slowdown:.3g}" for r in g.itertuples())
         print(f"  {env}: slowdown {parts}")
+    if len(groups) > _PRINT_ENVIRONMENTS:
+        print(f"  ... and {len(groups) - _PRINT_ENVIRONMENTS} more environments (see {SUMMARY})")
     return 0
+
+
+_PRINT_ENVIRONMENTS = 20

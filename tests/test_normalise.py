@@ -1,0 +1,650 @@
+"""Tests for vizlib.normalise against numbers computed by hand from the shipped lab runs.
+
+Expected values are read straight from the raw lmbench files with plain string search
+(``Simple syscall: X microseconds``, the ``"mappings`` block, ...) and reduced with the
+``statistics`` module, independently of the parser and of vizlib. With two runs on each side the
+resampled median of a side is one of three values (run A, run B, their mean), so the percentile
+bootstrap interval of a ratio is known exactly: its extremes each carry 1/16 of the replicates,
+more than the 2.5% in each tail.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import statistics
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vizlib import manifest as manifest_mod
+from vizlib import normalise
+from vizlib.cli import main as cli_main
+from vizlib.ingest import ingest
+from vizlib.normalise import (
+    DEFAULT_REPRESENTATIVES,
+    MISSING_COLUMNS,
+    NOTE_SINGLE_RUN,
+    NOTE_ZERO_BASELINE,
+    NOTE_ZERO_BOTH,
+    OVERHEAD_COLUMNS,
+    REPLICATE_COLUMNS,
+    SANITY_COLUMNS,
+    SUMMARY_COLUMNS,
+    NormaliseError,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+SHARED = ROOT.parent / "shared"
+KYLIN = SHARED / "lmbench-corpus" / "tomgoh-kylin-lmbench" / "results"
+RUNS = {"host": ["host.3", "host.4"], "container": ["container.0", "container.1"],
+        "tcg": ["tcg.1", "tcg.2"], "uml": ["uml.0", "uml.2"]}
+VIRTUAL = ("container", "tcg", "uml")
+N_BOOT = 2000
+
+
+# --- reading raw files by hand ---------------------------------------------------------------------
+
+def raw_lines(env: str, run: str) -> list[str]:
+    return (RAW / env / run).read_text(errors="replace").splitlines()
+
+
+def single(env: str, run: str, label: str) -> float:
+    """The number after ``label:`` on the line that starts with it (exactly one such line)."""
+    hits = [ln for ln in raw_lines(env, run) if ln.startswith(label + ":")]
+    assert len(hits) == 1, (env, run, label, hits)
+    return float(hits[0].split(":", 1)[1].split()[0])
+
+
+def mmap_at(env: str, run: str, size: str) -> float:
+    """The latency printed for ``size`` in the ``"mappings`` block."""
+    lines = raw_lines(env, run)
+    start = lines.index('"mappings')
+    for ln in lines[start + 1:]:
+        if not ln.strip():
+            break
+        s, v = ln.split()
+        if s == size:
+            return float(v)
+    raise AssertionError(f"{size} not in the mappings block of {env}/{run}")
+
+
+def by_hand(label_or_size: str, env: str, series: bool = False) -> list[float]:
+    read = mmap_at if series else single
+    return [read(env, run, label_or_size) for run in RUNS[env]]
+
+
+def expected(virtual: list[float], baseline: list[float], lower: bool) -> tuple[float, float, float]:
+    """(slowdown, ci_low, ci_high) by hand for two runs on each side."""
+    vm, bm = statistics.median(virtual), statistics.median(baseline)
+    if lower:
+        return vm / bm, min(virtual) / max(baseline), max(virtual) / min(baseline)
+    return bm / vm, min(baseline) / max(virtual), max(baseline) / min(virtual)
+
+
+# --- fixtures ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """The shipped runs ingested into a private folder, and their normalisation."""
+    out = tmp_path_factory.mktemp("lab-processed")
+    ingest(RAW, out, jobs=1)
+    tidy, runs = normalise.load_tidy(out), normalise.load_runs(out)
+    man = manifest_mod.load(RAW, check_folders=False)
+    ov = normalise.overhead(tidy, man)
+    return {"out": out, "tidy": tidy, "runs": runs, "man": man, "ov": ov}
+
+
+def row(ov: pd.DataFrame, env: str, metric: str, param: str = "") -> pd.Series:
+    hit = ov[(ov["environment"] == env) & (ov["metric"] == metric) & (ov["param"] == param)]
+    assert len(hit) == 1, (env, metric, param, len(hit))
+    return hit.iloc[0]
+
+
+# --- the overhead table: hand-computed numbers ---------------------------------------------------------
+
+CASES = [
+    # (label in the file, metric id, param, lower is better, series)
+    ("Simple syscall", "syscall_null", "", True, False),
+    ("Pipe bandwidth", "pipe_bw", "", False, False),
+    ("TCP latency using localhost", "tcp_latency", "", True, False),
+    ("Pagefaults on /var/tmp/XXX", "pagefault", "", True, False),
+    ("integer bit", "int_bit", "", True, False),
+    ("67.108864", "mmap_latency", "67.108864", True, True),
+]
+
+
+@pytest.mark.parametrize("env", VIRTUAL)
+@pytest.mark.parametrize("label,metric,param,lower,series", CASES)
+def test_slowdown_and_interval_by_hand(lab, env, label, metric, param, lower, series):
+    v, b = by_hand(label, env, series), by_hand(label, "host", series)
+    slowdown, lo, hi = expected(v, b, lower)
+    r = row(lab["ov"], env, metric, param)
+    assert r["virtual_median"] == pytest.approx(statistics.median(v), rel=1e-12)
+    assert r["baseline_median"] == pytest.approx(statistics.median(b), rel=1e-12)
+    assert r["slowdown"] == pytest.approx(slowdown, rel=1e-12)
+    assert r["ci_low"] == pytest.approx(lo, rel=1e-12)
+    assert r["ci_high"] == pytest.approx(hi, rel=1e-12)
+    assert r["ci_low"] <= r["slowdown"] <= r["ci_high"]
+    assert (r["n_virtual"], r["n_baseline"]) == (2, 2)
+    assert r["direction"] == ("lower" if lower else "higher")
+    assert (r["baseline"], r["note"]) == ("host", "")
+
+
+@pytest.mark.parametrize("env", VIRTUAL)
+def test_cv_and_noisy_by_hand(lab, env):
+    v, b = by_hand("Pagefaults on /var/tmp/XXX", env), by_hand("Pagefaults on /var/tmp/XXX", "host")
+    cv_v, cv_b = statistics.stdev(v) / statistics.mean(v), statistics.stdev(b) / statistics.mean(b)
+    r = row(lab["ov"], env, "pagefault")
+    assert r["cv_virtual"] == pytest.approx(cv_v, rel=1e-9)
+    assert r["cv_baseline"] == pytest.approx(cv_b, rel=1e-9)
+    assert r["noisy"] == (cv_v > normalise.NOISY_CV or cv_b > normalise.NOISY_CV)
+
+
+def test_table_shape(lab):
+    ov, tidy = lab["ov"], lab["tidy"]
+    assert tuple(ov.columns) == OVERHEAD_COLUMNS
+    assert set(ov["environment"]) == set(VIRTUAL)  # physical environments are not compared
+    assert not ov.duplicated(["environment", "metric", "param"]).any()
+    assert set(ov["baseline"]) == {"host"}
+    assert (ov["technology"] == ov["environment"].map({"container": "container", "tcg": "qemu-tcg", "uml": "uml"})).all()
+    # one row per metric+param present on both sides, counted independently of vizlib
+    keys = {e: set(zip(g["metric"].astype(str), g["param"].astype(str))) for e, g in tidy.groupby("environment", observed=True)}
+    for env in VIRTUAL:
+        assert len(ov[ov["environment"] == env]) == len(keys[env] & keys["host"])
+    assert ov["slowdown"].replace([np.inf, -np.inf], np.nan).notna().sum() == ov["slowdown"].notna().sum()  # never inf
+    assert ov["low_precision"].dtype == bool and ov["noisy"].dtype == bool
+
+
+def test_ratio_below_one_is_kept(lab):
+    v, b = by_hand("Pagefaults on /var/tmp/XXX", "container"), by_hand("Pagefaults on /var/tmp/XXX", "host")
+    r = row(lab["ov"], "container", "pagefault")
+    assert statistics.median(v) / statistics.median(b) < 1
+    assert r["slowdown"] == pytest.approx(statistics.median(v) / statistics.median(b), rel=1e-12)
+    assert (lab["ov"]["slowdown"] < 1).sum() > 10  # no clamping anywhere
+
+
+def test_zero_baseline_gives_nan_and_a_note_never_inf(lab):
+    assert by_hand("integer add", "host") == [0.0, 0.0]  # lmbench printed 0.00
+    assert by_hand("integer add", "tcg") == [0.01, 0.01]
+    r = row(lab["ov"], "tcg", "int_add")
+    assert math.isnan(r["slowdown"]) and math.isnan(r["ci_low"]) and math.isnan(r["ci_high"])
+    assert NOTE_ZERO_BASELINE in r["note"]
+    assert bool(r["low_precision"])
+    both = row(lab["ov"], "container", "int_add")  # 0.00 on both sides
+    assert math.isnan(both["slowdown"]) and NOTE_ZERO_BOTH in both["note"]
+
+
+def test_low_precision_from_the_tidy_table(lab):
+    tidy = lab["tidy"]
+    flagged = tidy.groupby(["environment", "metric", "param"], observed=True)["low_precision"].any()
+    ov = lab["ov"]
+    for r in ov.sample(200, random_state=1).itertuples():
+        want = flagged.get((r.environment, r.metric, r.param), False) or flagged.get(("host", r.metric, r.param), False)
+        assert r.low_precision == want
+
+
+# --- reproducibility ---------------------------------------------------------------------------------
+
+def test_two_calls_give_identical_frames(lab):
+    again = normalise.overhead(lab["tidy"], lab["man"])
+    pd.testing.assert_frame_equal(lab["ov"], again)
+
+
+def test_results_do_not_depend_on_worker_threads(lab):
+    prep = normalise._prepare(lab["tidy"], lab["man"])
+    one = normalise._map_pairs(prep, lambda p: p.cols, jobs=1)
+    four = normalise._map_pairs(prep, lambda p: p.cols, jobs=4)
+    for a, b in zip(one, four):
+        for c in OVERHEAD_COLUMNS:
+            np.testing.assert_array_equal(a[c], b[c])
+
+
+def copy_processed(src: Path, dst: Path) -> Path:
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("lmbench_tidy.csv", "lmbench_runs.csv"):
+        shutil.copy(src / name, dst / name)
+    return dst
+
+
+OUTPUTS = (normalise.OVERHEAD, normalise.MISSING, normalise.SANITY, normalise.SUMMARY)
+
+
+def test_cli_writes_byte_identical_files_twice(lab, tmp_path, capsys):
+    out = copy_processed(lab["out"], tmp_path / "p")
+    assert cli_main(["normalise", "--processed", str(out), "--raw", str(RAW)]) == 0
+    first = {name: (out / name).read_bytes() for name in OUTPUTS}
+    printed = capsys.readouterr().out
+    assert "noisy" in printed and "sanity" in printed and "one side only" in printed
+    assert cli_main(["normalise", "--processed", str(out), "--raw", str(RAW)]) == 0
+    assert {name: (out / name).read_bytes() for name in OUTPUTS} == first
+    ov = pd.read_csv(out / normalise.OVERHEAD, dtype=str, keep_default_na=False)
+    assert tuple(ov.columns) == OVERHEAD_COLUMNS
+    assert set(ov["noisy"]) == {"true", "false"} and set(ov["low_precision"]) == {"true", "false"}
+    r = ov[(ov["environment"] == "tcg") & (ov["metric"] == "syscall_null")].iloc[0]
+    assert float(r["slowdown"]) == pytest.approx(row(lab["ov"], "tcg", "syscall_null")["slowdown"], rel=1e-5)
+    assert ov.loc[(ov["environment"] == "tcg") & (ov["metric"] == "int_add"), "slowdown"].iloc[0] == ""  # NaN
+    assert tuple(pd.read_csv(out / normalise.SUMMARY).columns) == SUMMARY_COLUMNS
+    assert tuple(pd.read_csv(out / normalise.MISSING).columns) == MISSING_COLUMNS
+    assert tuple(pd.read_csv(out / normalise.SANITY).columns) == SANITY_COLUMNS
+    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary behind
+
+
+def test_cli_without_ingest_exits_2(tmp_path, capsys):
+    assert cli_main(["normalise", "--processed", str(tmp_path), "--raw", str(RAW)]) == 2
+    err = capsys.readouterr().err
+    assert "python -m vizlib ingest" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_baseline_without_runs_exits_2_naming_both(lab, tmp_path, capsys):
+    out = tmp_path / "p"
+    out.mkdir()
+    tidy = pd.read_csv(lab["out"] / "lmbench_tidy.csv", dtype=str, keep_default_na=False)
+    tidy[tidy["environment"] != "host"].to_csv(out / "lmbench_tidy.csv", index=False)
+    shutil.copy(lab["out"] / "lmbench_runs.csv", out / "lmbench_runs.csv")
+    assert cli_main(["normalise", "--processed", str(out), "--raw", str(RAW)]) == 2
+    err = capsys.readouterr().err
+    assert "'host'" in err and "'container'" in err
+    assert not (out / normalise.OVERHEAD).exists()
+
+
+# --- single runs, missing runs, repeated values ------------------------------------------------------------
+
+def test_single_run_has_no_interval(lab):
+    tidy = lab["tidy"]
+    one = tidy[tidy["run"] != "container/container.1"]
+    ov = normalise.overhead(one, lab["man"], n_boot=300)
+    r = row(ov, "container", "syscall_null")
+    assert r["n_virtual"] == 1 and r["n_baseline"] == 2
+    assert r["virtual_median"] == single("container", "container.0", "Simple syscall")
+    assert math.isnan(r["ci_low"]) and math.isnan(r["ci_high"]) and math.isnan(r["cv_virtual"])
+    assert NOTE_SINGLE_RUN in r["note"]
+    assert not r["noisy"] or r["cv_baseline"] > normalise.NOISY_CV
+    # the other environments keep their intervals
+    assert row(ov, "tcg", "syscall_null")["ci_low"] < row(ov, "tcg", "syscall_null")["ci_high"]
+    reps = normalise.bootstrap_replicates(one, lab["man"], keys=[("syscall_null", "")], n_boot=300)
+    assert reps[reps["environment"] == "container"]["slowdown"].isna().all()
+
+
+def test_environment_without_runs_is_an_error(lab):
+    tidy = lab["tidy"]
+    with pytest.raises(NormaliseError, match="'uml'"):
+        normalise.overhead(tidy[tidy["environment"] != "uml"], lab["man"])
+    with pytest.raises(NormaliseError, match="baseline 'host'"):
+        normalise.overhead(tidy[tidy["environment"] != "host"], lab["man"])
+    with pytest.raises(NormaliseError):
+        normalise.missing_metrics(tidy[tidy["environment"] != "host"], lab["man"])
+    assert issubclass(NormaliseError, ValueError)
+
+
+def test_value_printed_twice_in_a_run_uses_the_within_run_median(lab):
+    tidy = lab["tidy"].astype({c: str for c in normalise.TEXT_COLUMNS})
+    extra = tidy[(tidy["run"] == "container/container.0") & (tidy["metric"] == "syscall_null")].copy()
+    a = single("container", "container.0", "Simple syscall")
+    extra["value"] = [a * 3]  # a second print in the same file
+    extra2 = extra.copy()
+    extra2["value"] = [a * 5]
+    doubled = pd.concat([tidy, extra, extra2], ignore_index=True)
+    ov = normalise.overhead(doubled, lab["man"], n_boot=200)
+    r = row(ov, "container", "syscall_null")
+    run0 = statistics.median([a, a * 3, a * 5])  # within the run first
+    run1 = single("container", "container.1", "Simple syscall")
+    assert r["virtual_median"] == pytest.approx(statistics.median([run0, run1]), rel=1e-12)
+    assert r["n_virtual"] == 2  # still two runs, not four values
+    assert "more than once" in r["note"]
+
+
+# --- missing metrics -------------------------------------------------------------------------------
+
+def test_missing_metrics_are_listed(lab):
+    mm = normalise.missing_metrics(lab["tidy"], lab["man"])
+    assert tuple(mm.columns) == MISSING_COLUMNS
+    tidy = lab["tidy"]
+    keys = {e: set(zip(g["metric"].astype(str), g["param"].astype(str))) for e, g in tidy.groupby("environment", observed=True)}
+    for env in VIRTUAL:
+        got = mm[mm["environment"] == env]
+        assert set(zip(got.loc[got["present_in"] == "host", "metric"], got.loc[got["present_in"] == "host", "param"])) \
+            == keys["host"] - keys[env]
+        assert set(zip(got.loc[got["present_in"] == env, "metric"], got.loc[got["present_in"] == env, "param"])) \
+            == keys[env] - keys["host"]
+    uml = mm[mm["environment"] == "uml"]
+    assert len(uml) > 0 and (uml["baseline"] == "host").all()  # UML (1 CPU) lacks some lat_ctx sizes
+    listed = set(zip(uml["metric"], uml["param"]))
+    shown = set(zip(*[lab["ov"].loc[lab["ov"]["environment"] == "uml", c] for c in ("metric", "param")]))
+    assert not listed & shown
+
+
+# --- sanity checks -------------------------------------------------------------------------------------
+
+def test_sanity_checks(lab):
+    sc = normalise.sanity_checks(lab["tidy"], lab["runs"], lab["man"])
+    assert tuple(sc.columns) == SANITY_COLUMNS
+    status = sc.set_index(["environment", "check"])["status"]
+    assert status[("container", "cpu_only_items")] == "ok"
+    assert status[("uml", "cpu_only_items")] == "ok"
+    assert status[("tcg", "cpu_only_items")] == "expected"  # emulation: integer work is slower by design
+    # by hand: integer div/mod on tcg are about twice the host's
+    div = statistics.median(by_hand("integer div", "tcg")) / statistics.median(by_hand("integer div", "host"))
+    assert div > 1 + normalise.CPU_MISMATCH
+    assert status[("container", "header_kernel_release")] == "ok"
+    assert status[("tcg", "header_kernel_release")] == "differs"
+    assert status[("uml", "header_processors")] == "differs"
+    detail = sc.set_index(["environment", "check"])["detail"]
+    assert "uml 1" in detail[("uml", "header_processors")] and "host 2" in detail[("uml", "header_processors")]
+    assert "6.1.0-56-amd64" in detail[("tcg", "header_kernel_release")]
+    assert status[("tcg", "header_mhz")] == "ok"  # not recorded on either side
+
+
+def test_cpu_mismatch_on_a_hypervisor_is_a_warning(lab):
+    # the tcg runs relabelled as a KVM guest: a CPU twice as slow is then suspicious, not expected
+    man = lab["man"]
+    envs = dict(man.environments)
+    envs["tcg"] = manifest_mod.Environment("tcg", "virtual", "kvm", "host")
+    sc = normalise.sanity_checks(lab["tidy"], lab["runs"], manifest_mod.Manifest(man.path, envs))
+    r = sc[(sc["environment"] == "tcg") & (sc["check"] == "cpu_only_items")].iloc[0]
+    assert r["status"] == "warning" and "clock-frequency or CPU-model" in r["detail"]
+
+
+# --- the joint bootstrap -------------------------------------------------------------------------------
+
+def test_intervals_are_the_percentiles_of_the_replicates(lab):
+    reps = normalise.bootstrap_replicates(lab["tidy"], lab["man"])
+    assert tuple(reps.columns) == REPLICATE_COLUMNS
+    assert reps.groupby(["environment", "metric", "param"]).size().eq(N_BOOT).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = reps.groupby(["environment", "metric", "param"], sort=False)["slowdown"].agg(
+            lo=lambda s: np.nanpercentile(s.to_numpy(), 2.5), hi=lambda s: np.nanpercentile(s.to_numpy(), 97.5))
+    ov = lab["ov"].set_index(["environment", "metric", "param"])
+    q = q.loc[ov.index]
+    np.testing.assert_array_equal(q["lo"].to_numpy(), ov["ci_low"].to_numpy())
+    np.testing.assert_array_equal(q["hi"].to_numpy(), ov["ci_high"].to_numpy())
+
+
+def test_restricting_keys_does_not_change_the_draws(lab):
+    full = normalise.bootstrap_replicates(lab["tidy"], lab["man"])
+    keys = [("pagefault", ""), ("mmap_latency", None), ("tcp_latency", "")]
+    sub = normalise.bootstrap_replicates(lab["tidy"], lab["man"], keys=keys)
+    assert set(sub["param"][sub["metric"] == "mmap_latency"]) == {"67.108864"}  # largest size, numerically
+    merged = sub.merge(full, on=["environment", "metric", "param", "replicate"], suffixes=("", "_full"))
+    assert len(merged) == len(sub) == 3 * len(VIRTUAL) * N_BOOT
+    np.testing.assert_array_equal(merged["slowdown"].to_numpy(), merged["slowdown_full"].to_numpy())
+
+
+def test_replicates_are_joint_across_metrics(lab):
+    """Replicate b of an environment must come from ONE resample of each side for every metric.
+
+    With two runs a side's resample is (A, A), (A, B) or (B, B), so its median is a, (a+b)/2 or b;
+    for each replicate some single pair of choices must reproduce the slowdowns of all metrics.
+    """
+    metrics = [("Simple syscall", "syscall_null"), ("Pagefaults on /var/tmp/XXX", "pagefault"),
+               ("TCP latency using localhost", "tcp_latency"), ("Process fork+exit", "proc_fork")]
+    keys = [(m, "") for _, m in metrics]
+    reps = normalise.bootstrap_replicates(lab["tidy"], lab["man"], keys=keys, n_boot=300)
+    for env in VIRTUAL:
+        wide = reps[reps["environment"] == env].pivot(index="replicate", columns="metric", values="slowdown")
+        choices = {}
+        for label, m in metrics:
+            v, b = by_hand(label, env), by_hand(label, "host")
+            meds_v = [v[0], (v[0] + v[1]) / 2, v[1]]
+            meds_b = [b[0], (b[0] + b[1]) / 2, b[1]]
+            choices[m] = np.array([[mv / mb for mb in meds_b] for mv in meds_v])  # 3 x 3
+        for b_, r in wide.iterrows():
+            ok = np.ones((3, 3), bool)
+            for m in choices:
+                ok &= np.isclose(choices[m], r[m], rtol=1e-12)
+            assert ok.any(), (env, b_)
+        # and the replicates are not all the same combination
+        assert wide["syscall_null"].nunique() > 3
+
+
+def test_seed_changes_draws_but_not_point_estimates(lab):
+    other = normalise.overhead(lab["tidy"], lab["man"], n_boot=300, seed=1)
+    same = normalise.overhead(lab["tidy"], lab["man"], n_boot=300, seed=1)
+    pd.testing.assert_frame_equal(other, same)
+    np.testing.assert_array_equal(other["slowdown"].to_numpy(), lab["ov"]["slowdown"].to_numpy())
+
+
+# --- two independent baselines ------------------------------------------------------------------------
+
+TWO_BASELINES = """
+[environments.rhel]
+kind = "physical"
+technology = "physical"
+
+[environments.xen]
+kind = "virtual"
+technology = "xen-pv"
+baseline = "rhel"
+
+[environments.openvz]
+kind = "virtual"
+technology = "openvz"
+baseline = "rhel"
+
+[environments.fedora]
+kind = "physical"
+technology = "physical"
+
+[environments.kvm]
+kind = "virtual"
+technology = "kvm"
+baseline = "fedora"
+"""
+
+KVM_HOST = [KYLIN / "n90-day3" / f"n90-vhe-noLSM-full-cpu0-iter{i}.txt" for i in (1, 2, 3)]
+KVM_GUEST = [KYLIN / "xkernel-n90-kvm-vhe-20260605-201819" / f"xkernel-kvm-cpu0-iter{i}.txt" for i in (1, 2, 3)]
+
+
+def kylin_values(paths, label) -> list[float]:
+    out = []
+    for p in paths:
+        hits = [ln for ln in p.read_text(errors="replace").splitlines() if ln.startswith(label + ":")]
+        assert len(hits) == 1
+        out.append(float(hits[0].split(":", 1)[1].split()[0]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_baselines(tmp_path_factory):
+    if not all(p.is_file() for p in KVM_HOST + KVM_GUEST):
+        pytest.skip(f"lmbench corpus not found under {KYLIN} (the kylin host/guest runs are needed)")
+    raw = tmp_path_factory.mktemp("two-raw")
+    (raw / manifest_mod.MANIFEST_NAME).write_text(TWO_BASELINES)
+    for env, src in (("rhel", "host"), ("openvz", "container"), ("xen", "uml")):
+        (raw / env).mkdir()
+        for run in RUNS[src]:
+            shutil.copy(RAW / src / run, raw / env / run)
+    for env, paths in (("fedora", KVM_HOST), ("kvm", KVM_GUEST)):
+        (raw / env).mkdir()
+        for p in paths:
+            shutil.copy(p, raw / env / p.name)
+    out = tmp_path_factory.mktemp("two-processed")
+    ingest(raw, out, jobs=1)
+    tidy, runs = normalise.load_tidy(out), normalise.load_runs(out)
+    man = manifest_mod.load(raw)
+    return {"raw": raw, "out": out, "tidy": tidy, "runs": runs, "man": man, "ov": normalise.overhead(tidy, man)}
+
+
+def test_each_virtual_environment_only_against_its_own_baseline(two_baselines):
+    ov = two_baselines["ov"]
+    assert ov.groupby("environment")["baseline"].unique().map(list).to_dict() == \
+        {"kvm": ["fedora"], "openvz": ["rhel"], "xen": ["rhel"]}
+    # kvm by hand against fedora (three runs a side)
+    g, h = kylin_values(KVM_GUEST, "Simple syscall"), kylin_values(KVM_HOST, "Simple syscall")
+    r = row(ov, "kvm", "syscall_null")
+    assert (r["n_virtual"], r["n_baseline"]) == (3, 3)
+    assert r["slowdown"] == pytest.approx(statistics.median(g) / statistics.median(h), rel=1e-12)
+    assert r["ci_low"] <= r["slowdown"] <= r["ci_high"]
+    # had kvm been compared with the RHEL host, the number would be different
+    rhel = statistics.median(by_hand("Simple syscall", "host"))
+    assert not math.isclose(r["slowdown"], statistics.median(g) / rhel, rel_tol=1e-3)
+    # xen (the UML runs) against rhel (the host runs): the lab numbers, unchanged
+    want = expected(by_hand("Simple syscall", "uml"), by_hand("Simple syscall", "host"), True)
+    x = row(ov, "xen", "syscall_null")
+    assert (x["slowdown"], x["ci_low"], x["ci_high"]) == pytest.approx(want, rel=1e-12)
+    tcp = row(ov, "kvm", "tcp_latency")
+    g, h = kylin_values(KVM_GUEST, "TCP latency using localhost"), kylin_values(KVM_HOST, "TCP latency using localhost")
+    assert tcp["slowdown"] == pytest.approx(statistics.median(g) / statistics.median(h), rel=1e-12)
+
+
+def test_two_baselines_tables(two_baselines, tmp_path):
+    t = two_baselines
+    sc = normalise.sanity_checks(t["tidy"], t["runs"], t["man"])
+    kernel = sc[(sc["environment"] == "kvm") & (sc["check"] == "header_kernel_release")].iloc[0]
+    assert kernel["baseline"] == "fedora" and kernel["status"] == "differs"
+    assert "10.0.0" in kernel["detail"] and "6.6.0-73-generic" in kernel["detail"]
+    assert set(sc.loc[sc["environment"] == "openvz", "baseline"]) == {"rhel"}
+    mm = normalise.missing_metrics(t["tidy"], t["man"])
+    assert set(mm.loc[mm["environment"] == "kvm", "present_in"]) <= {"kvm", "fedora"}
+    summary = normalise.category_summary(t["ov"])
+    assert set(summary["baseline"]) == {"rhel", "fedora"}
+    out = copy_processed(t["out"], tmp_path / "p")
+    assert cli_main(["normalise", "--processed", str(out), "--raw", str(t["raw"])]) == 0
+
+
+# --- category summaries --------------------------------------------------------------------------------
+
+def test_category_summary_representatives(lab):
+    cs = normalise.category_summary(lab["ov"])
+    assert tuple(cs.columns) == SUMMARY_COLUMNS
+    assert (cs["view"] == "representative").all()
+    assert len(cs) == len(VIRTUAL) * len(DEFAULT_REPRESENTATIVES)
+    disk = cs[cs["category"] == "disk"]
+    assert set(disk["param"]) == {"67.108864"}  # largest size numerically, not "8.388608" as text would say
+    for r in cs.itertuples():
+        o = row(lab["ov"], r.environment, r.metric, r.param)
+        assert (r.slowdown, r.ci_low, r.ci_high, r.n_virtual, r.noisy) == \
+            (o["slowdown"], o["ci_low"], o["ci_high"], o["n_virtual"], o["noisy"])
+    resolved = normalise.resolve_representatives(lab["ov"])
+    assert tuple(resolved.columns) == normalise.REPRESENTATIVE_COLUMNS
+    assert resolved.set_index(["environment", "category"]).loc[("uml", "disk"), "param"] == "67.108864"
+
+
+def test_missing_representative_gives_a_nan_row(lab):
+    reps = dict(DEFAULT_REPRESENTATIVES, network=("udp_latency", "no-such-host"))
+    cs = normalise.category_summary(lab["ov"], reps)
+    net = cs[cs["category"] == "network"]
+    assert len(net) == len(VIRTUAL) and net["slowdown"].isna().all() and (net["n_virtual"] == 0).all()
+
+
+def test_category_geomean_by_hand(lab):
+    ov = lab["ov"]
+    reps = normalise.bootstrap_replicates(lab["tidy"], lab["man"])
+    geo = normalise.category_geomean(ov, reps)
+    assert tuple(geo.columns) == SUMMARY_COLUMNS and (geo["view"] == "geomean").all()
+    for r in geo.itertuples():
+        sub = ov[(ov["environment"] == r.environment) & (ov["category"] == r.category)]
+        sub = sub[np.isfinite(sub["slowdown"]) & (sub["slowdown"] > 0)]
+        per_metric = sub.groupby("metric")["slowdown"].apply(lambda s: np.exp(np.log(s).mean()))
+        assert r.slowdown == pytest.approx(float(np.exp(np.log(per_metric).mean())), rel=1e-12)
+        assert r.metric == f"(geomean of {len(per_metric)} metrics)"
+        assert r.ci_low <= r.slowdown <= r.ci_high
+    # the cli's one-pass version gives the same numbers
+    tables = normalise.normalise_all(lab["tidy"], lab["runs"], lab["man"])
+    fast = tables["category_summary"]
+    fast = fast[fast["view"] == "geomean"].reset_index(drop=True)
+    np.testing.assert_allclose(fast[["slowdown", "ci_low", "ci_high"]].to_numpy(float),
+                               geo[["slowdown", "ci_low", "ci_high"]].to_numpy(float), rtol=1e-12)
+    pd.testing.assert_frame_equal(tables["overhead"], ov)
+
+
+def test_geomean_without_replicates_has_no_interval(lab):
+    geo = normalise.category_geomean(lab["ov"])
+    assert geo["ci_low"].isna().all() and geo["slowdown"].notna().all()
+
+
+# --- the numerical helpers against brute force ------------------------------------------------------------
+
+def brute_medians(X: np.ndarray, C: np.ndarray) -> np.ndarray:
+    out = np.full((C.shape[0], X.shape[1]), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for b in range(C.shape[0]):
+            out[b] = np.nanmedian(X[np.repeat(np.arange(X.shape[0]), C[b])], axis=0)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 90), k=st.integers(1, 6), missing=st.sampled_from([0.0, 0.3, 0.9]),
+       decimals=st.integers(0, 3), seed=st.integers(0, 10_000))
+def test_resampled_medians_equal_brute_force(n, k, missing, decimals, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.lognormal(size=(n, k)).round(decimals)  # rounding makes ties
+    X[rng.random((n, k)) < missing] = np.nan
+    C = normalise._draw_counts(n, 64, rng)
+    np.testing.assert_array_equal(normalise._resampled_medians(X, C), brute_medians(X, C))
+
+
+@pytest.mark.parametrize("n", [65, 150, 400, 2500])
+def test_resampled_medians_many_runs_and_window_misses(monkeypatch, n):
+    rng = np.random.default_rng(n)
+    X = rng.lognormal(size=(n, 4)).round(2)
+    X[rng.random((n, 4)) < 0.2] = np.nan
+    C = normalise._draw_counts(n, 40, rng)
+    want = brute_medians(X, C)
+    np.testing.assert_array_equal(normalise._resampled_medians(X, C), want)
+    monkeypatch.setattr(normalise, "_WINDOW_SPREADS", 0.1)  # a window so narrow most crossings miss it
+    np.testing.assert_array_equal(normalise._resampled_medians(X, C), want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(p=st.integers(1, 60), k=st.integers(1, 4), distinct=st.integers(1, 8), nan=st.booleans(),
+       seed=st.integers(0, 10_000))
+def test_weighted_percentiles_equal_numpy_on_the_expanded_replicates(p, k, distinct, nan, seed):
+    rng = np.random.default_rng(seed)
+    values = rng.choice(rng.lognormal(size=distinct), size=(p, k))
+    if nan:
+        values[rng.random((p, k)) < 0.3] = np.nan
+    weights = rng.integers(1, 90, size=p)
+    lo, hi, finite = normalise._percentiles(values, weights)
+    expanded = np.repeat(values, weights, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.nanpercentile(expanded, normalise.CI_PERCENTILES, axis=0)
+    np.testing.assert_array_equal(lo, want[0])
+    np.testing.assert_array_equal(hi, want[1])
+    np.testing.assert_array_equal(finite, (~np.isnan(expanded)).sum(axis=0))
+    plain_lo, plain_hi, _ = normalise._percentiles(expanded)
+    np.testing.assert_array_equal(plain_lo, want[0])
+    np.testing.assert_array_equal(plain_hi, want[1])
+
+
+# --- scale ----------------------------------------------------------------------------------------------
+
+def synthetic_fleet(lab, envs: int, runs: int):
+    """``envs`` environments (a fifth of them baselines) of ``runs`` copies of host.3, values jittered."""
+    base = lab["tidy"]
+    one = base[base["run"] == "host/host.3"].astype({c: str for c in normalise.TEXT_COLUMNS})
+    names = [f"e{i:03d}" for i in range(envs)]
+    n_base = max(1, envs // 5)
+    table = {}
+    for i, name in enumerate(names):
+        if i < n_base:
+            table[name] = manifest_mod.Environment(name, "physical", "physical", None)
+        else:
+            table[name] = manifest_mod.Environment(name, "virtual", "kvm", names[i % n_base])
+    reps = envs * runs
+    tidy = pd.DataFrame({c: np.tile(one[c].to_numpy(), reps) for c in one.columns})
+    tidy["environment"] = np.repeat(names, runs * len(one))
+    tidy["run"] = np.repeat([f"{e}/r{j:04d}" for e in names for j in range(runs)], len(one))
+    tidy["value"] = tidy["value"].to_numpy() * np.random.default_rng(0).lognormal(0, 0.05, len(tidy))
+    return tidy, manifest_mod.Manifest(Path("fleet"), table)
+
+
+def test_a_fleet_of_runs_normalises_in_seconds(lab):
+    import time
+
+    tidy, man = synthetic_fleet(lab, envs=10, runs=200)  # 2,000 files, 780,000 values
+    t = time.perf_counter()
+    ov = normalise.overhead(tidy, man)
+    elapsed = time.perf_counter() - t
+    assert len(ov) == 8 * 390 and ov["ci_low"].notna().sum() > 7 * 390
+    assert elapsed < 60, f"overhead() took {elapsed:.1f} s for 2,000 runs"
