@@ -216,3 +216,25 @@ def test_bad_manifest_writes_nothing(raw, tmp_path):
     with pytest.raises(ManifestError):
         ingest(raw, out, jobs=1)
     assert not out.exists()
+
+
+def test_tidy_csv_fast_path_matches_csv_writer():
+    """The hand-joined tidy rows must be byte-identical to csv.writer, quoting included."""
+    import csv
+    import io
+
+    from vizlib import catalogue
+    from vizlib.ingest import tidy_csv
+    from vizlib.parser import Value
+
+    values = [Value(3, "syscall_null", "", 0.1659, False, ""),
+              Value(4, "mmap_latency", "67.108864", 581.0, False, ""),
+              Value(5, "tcp_latency", 'odd,"host"', 20.1, True, ""),
+              Value(6, "http_bw", "", 0.25, False, "converted from KB/sec, (lmbench KB)")]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for v in values:
+        m = catalogue.get(v.metric)
+        writer.writerow(['env,"x"', "run 1", v.line, v.metric, v.param, repr(v.value), m.unit, m.category,
+                         m.direction, "true" if v.low_precision else "false", v.note])
+    assert tidy_csv('env,"x"', "run 1", values) == buf.getvalue()
