@@ -81,9 +81,11 @@ class ParsedFile:
 
 # --- text-level regular expressions ---------------------------------------------------------------
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
+# Possessive (++, *+, Python 3.11+): a digit run is never re-split on backtracking, which made
+# a long run of digits quadratic (a 64 K line of "0"s: minutes per regex call).
+_NUM = r"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?|[-+]?(?:nan|inf(?:inity)?)"
 _UNITS = r"microseconds|nanoseconds|usecs|milliseconds|KB/sec|MB/sec"
-_LABELED = re.compile(rf"^(?P<label>[A-Za-z][^:]*?):\s*(?P<num>{_NUM})\s*(?P<unit>{_UNITS})?\s*$", re.I)
+_LABELED = re.compile(rf"^(?P<label>[A-Za-z][^:]*?):\s*+(?P<num>{_NUM})\s*+(?P<unit>{_UNITS})?\s*$", re.I)
 _TLB = re.compile(rf"^tlb:\s*(?P<num>{_NUM})\s+pages\s*$")
 _HTTP = re.compile(rf"^Avg xfer:?\s.*?,\s*(?P<num>{_NUM})\s+(?P<unit>MB/sec|KB/sec)\s*$")
 _ROW = re.compile(rf"^\s*(?P<x>{_NUM})\s+(?P<y>{_NUM})(?:\s+(?P<unit>MB/sec))?\s*$", re.I)
@@ -91,7 +93,7 @@ _FS_ROW = re.compile(r"^\s*(?P<size>\d+k)\s+(?P<files>\d+)\s+(?P<create>\S+)\s+(
 _CTX_HEADER = re.compile(rf"^\"?size=(?P<size>\d+)k\s+ovr=(?P<ovr>{_NUM})\s*$")
 _STRIDE_HEADER = re.compile(r"^\"?stride=(?P<stride>\d+)\s*$")
 _BRACKET_KEY = re.compile(r"^\[(?P<key>[A-Za-z][A-Za-z0-9_ ]*[A-Za-z0-9]):\s?(?P<value>.*)\]\s*$")
-_RESULTS_BANNER = re.compile(r"^\[lmbench(?P<major>\d)\.\d+\S* results for (?P<uname>.*)\]\s*$")
+_RESULTS_BANNER = re.compile(r"^\[lmbench(?P<major>\d)\.\d++\S*+ results for (?P<uname>.*)\]\s*$")
 _DATE_LINE = re.compile(r"^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) .*\d{4}\]\s*$")
 _WRAPPER_RUN = re.compile(rf"^Run \d+:\s*(?P<num>{_NUM})\s*$")
 _WRAPPER_COMMAND = re.compile(r"^Benchmark Command:\s*(?P<cmd>.+)$")
@@ -282,6 +284,12 @@ class _Parser:
             return
         if line[0].isdigit() and self.row(n, line):  # most lines are series rows: try them first
             return
+        # "Label: value unit" lines (the next most common): no header, row, tlb or http line can
+        # both start like this and match _LABELED, so go straight to labeled() with the match.
+        if (line[0] in _LABEL_START and not self.wrapper and not line.startswith(_NOT_LABEL_FAST)
+                and (m := _LABELED.match(line))):
+            self.labeled(n, line, m)
+            return
         if self.header(n, line):
             return
         if self.row(n, line):
@@ -397,18 +405,20 @@ class _Parser:
             self.issue(n, "unknown", "bare numeric row with no series header or command to say what it measures", line)
         return True
 
-    def labeled(self, n: int, line: str) -> None:
-        if m := _TLB.match(line):
-            self.add(n, catalogue.METRICS["tlb_pages"], "", m.group("num"), 1.0, line)
-            self.end_series()
-            return
-        if m := _HTTP.match(line):
-            scale = 1.0 if m.group("unit") == "MB/sec" else 1 / 1024
-            note = "" if scale == 1.0 else "converted from KB/sec (lmbench KB = 1024 bytes)"
-            self.add(n, catalogue.METRICS["http_bw"], "", m.group("num"), scale, line, note)
-            self.end_series()
-            return
-        m = _LABELED.match(line)
+    def labeled(self, n: int, line: str, m: re.Match | None = None) -> None:
+        """``m``: a ``_LABELED`` match feed() already made (then the line is neither tlb nor http)."""
+        if m is None:
+            if t := _TLB.match(line):
+                self.add(n, catalogue.METRICS["tlb_pages"], "", t.group("num"), 1.0, line)
+                self.end_series()
+                return
+            if h := _HTTP.match(line):
+                scale = 1.0 if h.group("unit") == "MB/sec" else 1 / 1024
+                note = "" if scale == 1.0 else "converted from KB/sec (lmbench KB = 1024 bytes)"
+                self.add(n, catalogue.METRICS["http_bw"], "", h.group("num"), scale, line, note)
+                self.end_series()
+                return
+            m = _LABELED.match(line)
         if not m:
             self.issue(n, "noise", "not an lmbench result line", line)
             return
@@ -473,6 +483,8 @@ def _valid_x(token: str) -> bool:
 
 
 _RESOLUTION = [10.0 ** -d for d in range(13)]
+_LABEL_START = frozenset("ABCDEFGHJKLMOPQRSTUVWXYZabcdefghjklmopqrstuvwxyz")  # not i/n: "inf 1", "nan 2" are rows
+_NOT_LABEL_FAST = ("tlb:", "Avg xfer", "Benchmark Command:", "size=", "stride=", "Run ")
 _FAST_KINDS = frozenset(("xy", "stride", "ctx"))
 _PLAIN_ROW = re.compile(r"[ \t]*(\d+(?:\.\d*)?)[ \t]+(\d+(?:\.\d*)?)(?:[ \t]+MB/sec)?[ \t]*\Z").match
 
