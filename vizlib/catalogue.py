@@ -204,9 +204,23 @@ def _scales_for(metric: Metric) -> dict:
     }.get(metric.unit, {})
 
 
+_LABEL_CACHE: dict = {}
+
+
 def match_label(label: str) -> LabelMatch | None:
     """Catalogue entry for the label of a ``Label: value unit`` line, or None if unknown."""
     label = label.strip()
+    try:
+        return _LABEL_CACHE[label]  # the same few dozen labels recur in every file of a fleet
+    except KeyError:
+        pass
+    match = _match_label(label)
+    if len(_LABEL_CACHE) < 10_000:  # bounded: hostile input cannot grow it without limit
+        _LABEL_CACHE[label] = match
+    return match
+
+
+def _match_label(label: str) -> LabelMatch | None:
     metric_id, param = _FIXED_LABELS.get(label), ""
     if metric_id is None:
         if label.startswith("Pagefaults on "):

@@ -20,7 +20,9 @@ import io
 import multiprocessing
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -138,8 +140,19 @@ _METRIC_TAIL: dict = {}
 _PLAIN_FIELD = re.compile(r'[^,"\r\n]*\Z').match  # csv.writer quotes a field only for these characters
 
 
-def _parse_batch(batch):
-    return [parse_one(*args) for args in batch]
+def _parse_one_or_outside(args) -> FileResult:
+    return parse_one(*args) if args[1] else _outside(*args)
+
+
+def _parse_batch(batch, part_path: str):
+    """Worker: parse a batch and write its tidy rows to ``part_path`` itself, so hundreds of MB
+    of CSV text never travel back through the pipe; only the small per-file records do."""
+    results = [_parse_one_or_outside(args) for args in batch]
+    with open(part_path, "w", encoding="utf-8", newline="") as fh:
+        for res in results:
+            fh.write(res.tidy_csv)
+            res.tidy_csv = ""
+    return results
 
 
 def raw_files(raw_dir, man: manifest_mod.Manifest) -> list[tuple[str, str, str]]:
@@ -178,21 +191,20 @@ def _inside(path: Path, raw_dir: Path, want_dir: bool) -> bool:
     return real.is_relative_to(raw_dir) and (real.is_dir() if want_dir else real.is_file())
 
 
-def _results(files, jobs: int):
+def _results(files, jobs: int, part_dir: Path):
+    """Yield (results of a batch of files, path of its tidy part file or None), in file order."""
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
         for args in files:
-            yield (parse_one(*args) if args[1] else _outside(*args))
+            yield [_parse_one_or_outside(args)], None
         return
     size = max(1, min(256, len(files) // (jobs * 8)))
     batches = [files[i:i + size] for i in range(0, len(files), size)]
+    parts = [str(part_dir / f"part-{i:06d}.csv") for i in range(len(batches))]
     # "spawn" is safe inside a Jupyter kernel (no fork of a threaded process); the watchdog ends
     # the workers if the parent is killed (kill -9), since they would otherwise wait forever.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
-        for batch_result, batch in zip(pool.map(_parse_batch, [[f for f in b if f[1]] for b in batches]), batches):
-            it = iter(batch_result)
-            for args in batch:  # keep sorted order, with out-of-tree symlinks in their place
-                yield next(it) if args[1] else _outside(*args)
+        yield from zip(pool.map(_parse_batch, batches, parts), parts)
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -229,38 +241,23 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSu
     seen_hash: dict[str, str] = {}
     runs_rows, issue_rows = [], []
 
+    out_dir.mkdir(parents=True, exist_ok=True)
     with atomic.open_atomic_group([out_dir / TIDY, out_dir / RUNS, out_dir / ISSUES], "w", encoding="utf-8",
-                                  newline="") as (tidy, runs_fh, issues_fh):
+                                  newline="") as (tidy, runs_fh, issues_fh), \
+            tempfile.TemporaryDirectory(prefix=".ingest-parts-", dir=out_dir) as part_dir:
         tidy.write(",".join(TIDY_COLUMNS) + "\n")
-        for done, res in enumerate(_results(files, jobs), start=1):
-            tidy.write(res.tidy_csv)
-            runs_rows.append(res.run_row)
-            issue_rows.extend(res.issue_rows)
-            summary.values += res.values
-            summary.per_env_values[res.environment] = summary.per_env_values.get(res.environment, 0) + res.values
-            if res.rejected:
-                summary.rejected.append(res.rejected)
-            sha = res.run_row[4]
-            if sha and res.run_row[5]:
-                if sha in seen_hash:
-                    msg = f"{res.run} has the same content as {seen_hash[sha]} (sha256 {sha[:12]}); both are ingested"
-                    summary.duplicates.append(msg)
-                    issue_rows.append([res.environment, res.run, 0, "duplicate", msg, ""])
-                else:
-                    seen_hash[sha] = res.run
-            for row in res.issue_rows:
-                kind = row[3]
-                where = f"{row[1]}:{row[2]}"
-                if kind == "unknown":
-                    summary.unknown.append(f"{where}: {row[5]}")
-                elif kind == "invalid":
-                    summary.invalid.append(f"{where}: {row[4]}")
-                elif kind == "noise":
-                    summary.noise_lines += 1
-                elif kind == "decode":
-                    summary.decode_replaced += 1
-            if progress:
-                progress(done, len(files))
+        done = 0
+        for batch, part in _results(files, jobs, Path(part_dir)):
+            if part is not None:  # a worker wrote this batch's rows: append its file as bytes
+                tidy.flush()
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, tidy.buffer, 1 << 20)
+                os.unlink(part)
+            for res in batch:
+                done += 1
+                _account(res, tidy, summary, seen_hash, runs_rows, issue_rows)
+                if progress:
+                    progress(done, len(files))
 
         w = csv.writer(runs_fh, lineterminator="\n")
         w.writerow(RUNS_COLUMNS)
@@ -269,6 +266,37 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSu
         w.writerow(ISSUE_COLUMNS)
         w.writerows(issue_rows)
     return summary
+
+
+def _account(res: FileResult, tidy, summary: IngestSummary, seen_hash: dict, runs_rows: list, issue_rows: list) -> None:
+    """Record one file's result: its tidy rows (serial path), run row, issues and summary counts."""
+    if res.tidy_csv:
+        tidy.write(res.tidy_csv)
+    runs_rows.append(res.run_row)
+    issue_rows.extend(res.issue_rows)
+    summary.values += res.values
+    summary.per_env_values[res.environment] = summary.per_env_values.get(res.environment, 0) + res.values
+    if res.rejected:
+        summary.rejected.append(res.rejected)
+    sha = res.run_row[4]
+    if sha and res.run_row[5]:
+        if sha in seen_hash:
+            msg = f"{res.run} has the same content as {seen_hash[sha]} (sha256 {sha[:12]}); both are ingested"
+            summary.duplicates.append(msg)
+            issue_rows.append([res.environment, res.run, 0, "duplicate", msg, ""])
+        else:
+            seen_hash[sha] = res.run
+    for row in res.issue_rows:
+        kind = row[3]
+        where = f"{row[1]}:{row[2]}"
+        if kind == "unknown":
+            summary.unknown.append(f"{where}: {row[5]}")
+        elif kind == "invalid":
+            summary.invalid.append(f"{where}: {row[4]}")
+        elif kind == "noise":
+            summary.noise_lines += 1
+        elif kind == "decode":
+            summary.decode_replaced += 1
 
 
 def print_summary(s: IngestSummary, out=sys.stdout, limit: int = 20) -> None:

@@ -108,6 +108,8 @@ _LMBENCH_PROGRAMS = {
     "par_ops", "par_mem", "lat_rpc", "lat_http", "stream", "tlb", "lmdd", "mhz",
 }
 
+_PROGRAM_WORD = re.compile("|".join(sorted(_LMBENCH_PROGRAMS))).search
+
 # What the value of a wrapper's ``Run N: value`` line is, given the lmbench command it quotes.
 _SINGLE_VALUE_COMMANDS = {
     ("lat_syscall", "null"): "syscall_null",
@@ -184,7 +186,7 @@ class _Command:
 
 def _find_command(line: str) -> _Command | None:
     """An lmbench command line (shell prompt, timestamped driver log, wrapper banner), or None."""
-    if not any(p in line for p in _LMBENCH_PROGRAMS):
+    if not _PROGRAM_WORD(line):
         return None
     words = line.split()  # logs rarely quote arguments; shlex was 100x slower on big CSVs
     for i, w in enumerate(words):
