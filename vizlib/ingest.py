@@ -236,7 +236,9 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSu
     """Parse every file of ``raw_dir`` (validated by its manifest) into the tables in ``out_dir``.
 
     ManifestError (nothing written) for a bad manifest; bad files are rejected and listed, and the
-    rest still ingest. ``progress(done, total)`` is called as files complete.
+    rest still ingest. ``progress(done, total)`` is called as files complete. With 300 files or
+    more, parsing runs in ``jobs`` spawned worker processes: a plain script calling this must do
+    so under ``if __name__ == "__main__":`` (Python's rule for spawned workers).
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     man = manifest_mod.load(raw_dir)
