@@ -550,7 +550,9 @@ def parse_text(text: str, source: str = "<text>", decode_replaced: int = 0) -> P
                 low = (decimals == 0 and metric.id == "mmap_latency") or _RESOLUTION[min(decimals, 12)] > 0.01 * value
                 append(new_value(Value, (n, metric.id, param, value, low, "")))
                 continue
-        if n == last and unterminated:
+        if not raw:  # an empty line closes a series block (the general path does the same)
+            p.end_series()
+        elif n == last and unterminated:
             _feed_unterminated(p, n, raw)
         else:
             p.feed(n, raw)
