@@ -77,6 +77,8 @@ OVERHEAD = "overhead.csv"
 MISSING = "missing_metrics.csv"
 SANITY = "sanity_checks.csv"
 SUMMARY = "category_summary.csv"
+# normalise_all() table key -> file name in the processed folder
+TABLE_FILES = {"overhead": OVERHEAD, "missing_metrics": MISSING, "sanity_checks": SANITY, "category_summary": SUMMARY}
 
 OVERHEAD_COLUMNS = ("environment", "baseline", "technology", "metric", "param", "label", "category", "unit",
                     "direction", "virtual_median", "baseline_median", "slowdown", "ci_low", "ci_high",
@@ -1220,6 +1222,12 @@ def _summary_frame(rows) -> pd.DataFrame:
 
 # --- command line --------------------------------------------------------------------------------
 
+def write_tables(processed_dir, tables: dict) -> None:
+    """Write the tables of ``normalise_all`` into ``processed_dir`` under ``TABLE_FILES`` names."""
+    for key, name in TABLE_FILES.items():
+        _write_csv(Path(processed_dir) / name, tables[key])
+
+
 def _write_csv(path: Path, df: pd.DataFrame) -> None:
     """CSV with booleans as true/false (as the ingest tables) and floats to 6 significant digits."""
     out = df.copy()
@@ -1276,9 +1284,7 @@ def cli(args) -> int:
         tables = normalise_all(tidy, runs, man)
     except NormaliseError as exc:
         raise UsageError(str(exc)) from None
-    files = {"overhead": OVERHEAD, "missing_metrics": MISSING, "sanity_checks": SANITY, "category_summary": SUMMARY}
-    for key, name in files.items():
-        _write_csv(processed / name, tables[key])
+    write_tables(processed, tables)
 
     ov, sanity = tables["overhead"], tables["sanity_checks"]
     print(f"normalised {ov['environment'].nunique()} virtual environments against their baselines: "

@@ -224,14 +224,6 @@ def _read_table(path: Path):
     return df
 
 
-def _table_files() -> dict:
-    """{table: file name} of the normalisation tables in the processed folder."""
-    from . import normalise
-
-    return {"overhead": normalise.OVERHEAD, "missing_metrics": normalise.MISSING,
-            "sanity_checks": normalise.SANITY, "category_summary": normalise.SUMMARY}
-
-
 def normalise_tables(ctx: Context, *, seed: int = 0, n_boot: int = 2000, write: bool = True) -> dict:
     """Every normalisation table (``normalise.normalise_all``), written to the processed folder.
 
@@ -249,17 +241,17 @@ def normalise_tables(ctx: Context, *, seed: int = 0, n_boot: int = 2000, write: 
             [normalise.category_summary(tables["overhead"], ctx.representatives), summ[summ["view"] != "representative"]],
             ignore_index=True)
     if write:
-        for key, name in _table_files().items():
-            normalise._write_csv(ctx.processed_dir / name, tables[key])
+        normalise.write_tables(ctx.processed_dir, tables)
     return tables
 
 
 def load_tables(ctx: Context, *, seed: int = 0, n_boot: int = 2000) -> dict:
     """The normalisation tables 02_overhead wrote, or freshly computed if absent or older than the tidy table."""
     from .ingest import TIDY
+    from .normalise import TABLE_FILES
 
     tidy_time = (ctx.processed_dir / TIDY).stat().st_mtime
-    paths_ = {k: ctx.processed_dir / v for k, v in _table_files().items()}
+    paths_ = {k: ctx.processed_dir / v for k, v in TABLE_FILES.items()}
     if all(p.is_file() and p.stat().st_mtime >= tidy_time for p in paths_.values()):
         return {k: _read_table(p) for k, p in paths_.items()}
     return normalise_tables(ctx, seed=seed, n_boot=n_boot)
