@@ -135,3 +135,33 @@ def find_value(pf, line: int, metric: str, param: str):
         f"values on that line: {values_at(pf, line)}"
     )
     return hits[0]
+
+
+# --- one executed report of the shipped data, shared by every test that reads notebook outputs ---------
+
+@pytest.fixture(scope="session")
+def shipped_report(tmp_path_factory):
+    """(report folder, progress lines) of ``run_report`` on the shipped data/raw, built once per session:
+    the notebook, report and browser tests all read this one execution."""
+    from vizlib import report
+
+    lines: list[str] = []
+    folder = report.run_report(RAW, name="shipped", reports_dir=tmp_path_factory.mktemp("reports"),
+                               progress=lines.append)
+    return folder, lines
+
+
+def html_outputs(nb) -> str:
+    """Every text/html output of an executed notebook, joined."""
+    return "\n".join(str(o.get("data", {}).get("text/html", "")) for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []))
+
+
+def assert_clean_run(nb, name: str) -> None:
+    """Every code cell ran, raised nothing and printed nothing on stderr."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code), f"{name}: not every code cell ran"
+    errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, f"{name}: {errors}"
+    stderr = [o.text for c in code for o in c.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, f"{name}: warnings or errors printed: {stderr}"

@@ -6,14 +6,16 @@ from __future__ import annotations
 import base64
 import math
 import re
-import statistics
 from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from vizlib import explorer, model, presets
+from vizlib import count_model, explorer, notebook, plots, presets, share_model, views
+from vizlib import inputs as inputs_mod
+from vizlib.errors import UsageError
+from vizlib.mix import DEFAULT_MIX, parse_mix, rebalance, validate_mix
 from vizlib.catalogue import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,12 +28,12 @@ def inputs(tmp_path_factory):
     """The shipped raw runs ingested into a scratch folder (tests never write data/processed)."""
     from vizlib import paths
 
-    return model.load_inputs(tmp_path_factory.mktemp("processed"), paths.RAW, ingest_if_missing=True)
+    return inputs_mod.load_inputs(tmp_path_factory.mktemp("processed"), paths.RAW, ingest_if_missing=True)
 
 
 @pytest.fixture
 def ex(inputs):
-    return explorer.OverheadExplorer(inputs, model.DEFAULT_MIX)
+    return explorer.OverheadExplorer(inputs, DEFAULT_MIX)
 
 
 class _Cells(HTMLParser):
@@ -73,7 +75,7 @@ def slider_mix(ex):
 
 
 def test_initial_state_matches_the_model(ex, inputs):
-    assert ex.mix == model.parse_mix(model.DEFAULT_MIX)
+    assert ex.mix == parse_mix(DEFAULT_MIX)
     assert slider_mix(ex) == pytest.approx(ex.mix)
     assert ex.preset.value == explorer.CUSTOM
     exp = inputs.estimate(ex.mix).set_index("environment")
@@ -97,9 +99,9 @@ def test_moving_a_slider_rescales_the_others_and_updates_the_table(ex, inputs):
         assert ex.mix[c] == pytest.approx(before[c] * 0.4 / 0.6)
         assert ex.sliders[c].value == pytest.approx(ex.mix[c] * 100)
     assert ex.table.value != old_table
-    expected = model.evaluate(inputs.prepared()[1], model.rebalance(before, "cpu", 0.6)).set_index("environment")
+    expected = share_model.evaluate(inputs.prepared()[1], rebalance(before, "cpu", 0.6)).set_index("environment")
     parsed = cells(ex.table.value)
-    assert model.parse_mix(parsed.table_attrs["data-mix"]) == ex.mix
+    assert parse_mix(parsed.table_attrs["data-mix"]) == ex.mix
     for env, r in parsed.rows.items():
         assert float(r["vx-rel"][1]["data-value"]) == expected.loc[env, "relative_time"]
         assert float(r["vx-ci"][1]["data-low"]) == expected.loc[env, "ci_low"]
@@ -133,7 +135,7 @@ def test_many_moves_keep_the_sum(ex):
 
 def test_preset_sets_the_sliders_and_a_move_returns_to_custom(ex, inputs):
     ex.preset.value = "web_server"
-    assert ex.mix == model.validate_mix(presets.PRESETS["web_server"].mix)
+    assert ex.mix == validate_mix(presets.PRESETS["web_server"].mix)
     assert slider_mix(ex) == pytest.approx(ex.mix)
     assert "Hu, Nanda" in ex.preset_note.value
     exp = inputs.estimate("web_server").set_index("environment")
@@ -171,7 +173,7 @@ def test_strace_paste_gives_the_count_based_estimate(ex, inputs):
     text = (STRACE / "workload.strace.txt").read_text()
     ex.time_v.value = (STRACE / "workload.time-v.txt").read_text()
     ex.strace.value = text
-    prof = model.read_profile(text, ex.time_v.value)
+    prof = count_model.read_profile(text, ex.time_v.value)
     exp = inputs.count_estimate(prof).set_index("environment")
     rows = cells(ex.counts.value).rows
     assert set(rows) == {"container", "tcg", "uml"}
@@ -202,39 +204,33 @@ def test_chart_is_one_png_replaced_in_place(ex):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_timings_are_measured_and_within_budget(ex):
-    model_ms, draw_ms = [], []
-    for i in range(15):
-        ex.sliders["cpu"].value = 20 + 3 * i
-        model_ms.append(ex.last_model_ms)
-        draw_ms.append(ex.last_draw_ms)
-    assert all(math.isfinite(x) and x > 0 for x in model_ms + draw_ms)
-    # Budgets: model update < 10 ms, redraw < 200 ms. Wall-clock times on a shared machine are
-    # inflated by whatever else runs, so the lower quartile is checked (medians measured on the
-    # 2-vCPU development VM: about 2-4 ms and 100-150 ms, depending on its load).
-    q_model = statistics.quantiles(model_ms, n=4)[0]
-    q_draw = statistics.quantiles(draw_ms, n=4)[0]
-    assert q_model < 10, f"model update ms: {sorted(model_ms)}"
-    assert q_draw < 200, f"redraw ms: {sorted(draw_ms)}"
+def test_timings_are_measured(ex):
+    """The explorer reports its own timings (model, table, chart); their budgets are benchmark figures."""
+    ex.sliders["cpu"].value = 23
+    for t in (ex.last_model_ms, ex.last_table_ms, ex.last_draw_ms):
+        assert math.isfinite(t) and t > 0
+    assert f"model {ex.last_model_ms:.1f} ms" in ex.status.value
 
 
 def test_hostile_environment_name_is_escaped_in_the_tables():
-    res = model.pd.DataFrame({"environment": ["<script>alert(1)</script>"], "baseline": ["h&<"],
+    import pandas as pd
+
+    res = pd.DataFrame({"environment": ["<script>alert(1)</script>"], "baseline": ["h&<"],
                               "relative_time": [2.0], "overhead_pct": [100.0], "ci_low": [1.5], "ci_high": [2.5],
                               "largest_category": ["cpu"], "note": ["<img src=x onerror=alert(2)>"]})
-    out = explorer.estimate_table_html(res, {"cpu": 1.0})
+    out = views.estimate_table_html(res, {"cpu": 1.0})
     assert "<script>" not in out and "<img" not in out and "&lt;script&gt;" in out
 
 
 def test_plots_work_standalone(inputs):
     cs, prep = inputs.prepared()
-    mix = model.parse_mix(model.DEFAULT_MIX)
-    res = model.evaluate(prep, mix)
-    sens = model.sensitivity(cs, mix, "memory", prepared=prep)
-    ax = explorer.estimate_plot(res, measured=2.0)
+    mix = parse_mix(DEFAULT_MIX)
+    res = share_model.evaluate(prep, mix)
+    sens = share_model.sensitivity(prep, mix, "memory")
+    ax = plots.estimate_plot(res, measured=2.0)
     assert ax.get_xscale() == "log"  # uml is ~170x
     assert [t.get_text() for t in ax.get_yticklabels()] == ["container", "tcg", "uml"]
-    ax2 = explorer.sensitivity_plot(sens[sens.environment == "container"])
+    ax2 = plots.sensitivity_plot(sens[sens.environment == "container"])
     assert ax2.get_yscale() == "linear"
 
 
@@ -258,13 +254,14 @@ def test_notebook_04_runs_with_non_default_parameters(tmp_path, inputs):
     exp = inputs.estimate(params["mix"]).set_index("environment")
     table = next(h for h in html_out if "relative time" in h and "largest contributor" in h)
     assert "uml" not in table
+    rows = cells(table).rows
     for env in ("tcg", "container"):
-        assert f"{exp.loc[env, 'relative_time']:.3f}" in table
+        assert float(rows[env]["vx-rel"][1]["data-value"]) == exp.loc[env, "relative_time"]
     # a seaborn/matplotlib chart as an ordinary PNG output, once
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(pngs) == 1
     # the count-based estimate ran on the strace file
-    assert any("added time (ms)" in h for h in html_out)
+    assert any("vizlib-counts" in h and "vx-added" in h for h in html_out)
     # the widget state was stored, and the panel is an ordinary text/html output
     assert "application/vnd.jupyter.widget-state+json" in nb.metadata.get("widgets", {})
     widget_mime = "application/vnd.jupyter.widget-view+json"
@@ -276,30 +273,13 @@ def test_notebook_04_runs_with_non_default_parameters(tmp_path, inputs):
     assert nb.metadata.papermill.parameters["mix"] == params["mix"]
 
 
-def test_committed_notebooks_are_clean():
-    import nbformat
-
-    for path in (NB04, REPO / "notebooks" / "05_product_selection.ipynb"):
-        nb = nbformat.read(str(path), as_version=4)
-        assert nb.metadata.kernelspec.name == "python3"
-        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-        assert len(tagged) == 1
-        for c in nb.cells:
-            if c.cell_type == "code":
-                assert c.outputs == [] and c.execution_count is None
-        assert "widgets" not in nb.metadata and "papermill" not in nb.metadata
-        # every parameter line: annotated literal with a trailing comment
-        for line in tagged[0].source.splitlines():
-            assert re.match(r"^\w+: (str|int|float|bool) = .+  # \S", line), line
-
-
 def test_a_selection_without_virtual_environments_is_refused(inputs):
     from types import SimpleNamespace
 
     ctx = SimpleNamespace(virtual=[], environments=["host"], manifest=inputs.manifest)
-    with pytest.raises(ValueError, match="selects no virtual environment.*container, tcg, uml"):
-        explorer.selected_virtual(ctx)
-    with pytest.raises(ValueError, match="environments is empty"):
+    with pytest.raises(UsageError, match="selects no virtual environment.*container, tcg, uml"):
+        notebook.selected_virtual(ctx)
+    with pytest.raises(UsageError, match="environments is empty"):
         explorer.OverheadExplorer(inputs, environments=[])
-    with pytest.raises(ValueError, match="unknown environment"):
+    with pytest.raises(UsageError, match="unknown environment"):
         explorer.OverheadExplorer(inputs, environments=["nope"])

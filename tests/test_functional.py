@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from vizlib import functional
+from vizlib.errors import FunctionalDataError, UsageError
 from vizlib.functional import STATUS_EXCLUDED, STATUS_MEETS, STATUS_NO_DATA
 from vizlib.manifest import TECHNOLOGIES
 
@@ -59,8 +60,9 @@ def test_documentation_names_every_column(table):
     ({"need_live_migration": True}, ["xen-pv", "xen-hvm", "kvm"]),
     ({"arch": "ia64", "guest_os": "windows", "need_live_migration": True}, ["xen-hvm"]),
 ])
-def test_filter_products(table, kwargs, expected):
-    assert list(functional.filter_products(table, **kwargs)["technology"]) == expected
+def test_check_products_passes(table, kwargs, expected):
+    checked = functional.check_products(table, **kwargs)
+    assert list(checked.loc[checked["meets"], "technology"]) == expected
 
 
 def test_reasons_follow_the_source_order(table):
@@ -78,8 +80,8 @@ def test_reasons_follow_the_source_order(table):
 
 @pytest.mark.parametrize("kwargs", [{"arch": "arm64"}, {"guest_os": "solaris"}])
 def test_unknown_requirement_values_are_refused(table, kwargs):
-    with pytest.raises(ValueError, match="choose one of"):
-        functional.filter_products(table, **kwargs)
+    with pytest.raises(UsageError, match="choose one of"):
+        functional.check_products(table, **kwargs)
 
 
 def test_malformed_table_is_refused(tmp_path, table):
@@ -87,7 +89,7 @@ def test_malformed_table_is_refused(tmp_path, table):
     bad.loc[0, "fault_isolation"] = "partial"
     path = tmp_path / "f.csv"
     bad.to_csv(path, index=False)
-    with pytest.raises(functional.FunctionalDataError, match=r"f.csv:2: fault_isolation"):
+    with pytest.raises(FunctionalDataError, match=r"f.csv:2: fault_isolation"):
         functional.load_functional(path)
 
 
@@ -103,7 +105,7 @@ def test_rank_environments(table):
     envs = {"xen1": "xen-pv", "kvm1": "kvm", "kvm2": "kvm", "ovz": "openvz", "lab": "container", "emu": "qemu-tcg"}
     est = estimate_frame({"xen1": 1.3, "kvm1": 1.5, "kvm2": 1.2, "ovz": 1.05, "lab": 1.01, "emu": 4.0})
     checked = functional.check_products(table, arch="x86_64", guest_os="linux", need_fault_isolation=True)
-    r = functional.rank_environments(envs, checked, est, all_functional=table).set_index("environment")
+    r = functional.rank_environments(envs, checked, est).set_index("environment")
     assert list(r.index) == ["kvm2", "kvm1", "lab", "emu", "ovz", "xen1"]  # then by relative time
     assert r.loc["kvm2", "rank"] == 1 and r.loc["kvm1", "rank"] == 2
     assert r.loc["lab", "status"] == STATUS_NO_DATA and pd.isna(r.loc["lab", "rank"])
@@ -117,14 +119,14 @@ def test_rank_environments(table):
 def test_rank_environments_with_filtered_rows_and_ties(table):
     envs = {"a": "kvm", "b": "xen-hvm", "c": "openvz"}
     est = estimate_frame({"a": 1.2, "b": 1.2, "c": 1.1})
-    kept = functional.filter_products(table, guest_os="windows")
-    r = functional.rank_environments(envs, kept, est, all_functional=table).set_index("environment")
+    checked = functional.check_products(table, guest_os="windows")
+    r = functional.rank_environments(envs, checked, est).set_index("environment")
     assert r.loc["a", "rank"] == r.loc["b", "rank"] == 1
     assert r.loc["c", "status"] == STATUS_EXCLUDED
 
 
 def test_environment_without_estimate_is_listed(table):
-    r = functional.rank_environments({"a": "kvm"}, table, estimate_frame({"zzz": 1.0}), all_functional=table)
+    r = functional.rank_environments({"a": "kvm"}, functional.check_products(table), estimate_frame({"zzz": 1.0}))
     assert r.loc[0, "status"] == STATUS_MEETS and math.isnan(r.loc[0, "relative_time"]) and pd.isna(r.loc[0, "rank"])
     assert "no overhead estimate" in r.loc[0, "reason"]
 
@@ -133,8 +135,9 @@ def test_rank_environments_from_a_manifest(table):
     from vizlib import manifest
 
     man = manifest.load(REPO / "data" / "raw", check_folders=False)
-    r = functional.rank_environments(man, table, estimate_frame({"container": 1.0, "tcg": 4.0, "uml": 170.0}),
-                                     all_functional=table)
+    techs = {e.name: e.technology for e in man.virtual()}
+    r = functional.rank_environments(techs, functional.check_products(table),
+                                     estimate_frame({"container": 1.0, "tcg": 4.0, "uml": 170.0}))
     assert set(r["status"]) == {STATUS_NO_DATA}  # the shipped lab's technologies are not in the source
     assert list(r["environment"]) == ["container", "tcg", "uml"]
 

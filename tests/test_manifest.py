@@ -80,7 +80,7 @@ def test_five_environments_two_baselines(tmp_path):
         baseline = "fedora11"
     """)
     man = manifest.load(raw)
-    assert {e.name: man.baseline_of(e.name) for e in man.virtual()} == {
+    assert {e.name: e.baseline for e in man.virtual()} == {
         "xen": "rhel53", "openvz": "rhel53", "kvm": "fedora11"}
     assert [e.name for e in man.physical()] == ["rhel53", "fedora11"]
 
@@ -231,7 +231,7 @@ def test_manifest_error(tmp_path, case):
 def test_valid_minimal(tmp_path):
     raw = make_raw(tmp_path, GOOD)
     man = manifest.load(raw)
-    assert man.baseline_of("box") == "host"
+    assert man.environments["box"].baseline == "host"
     assert man.environments["box"].is_virtual and not man.environments["host"].is_virtual
 
 

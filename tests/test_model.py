@@ -6,7 +6,6 @@ sum(w * s) from numbers read out of the raw lmbench files with its own regexes.
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 from pathlib import Path
@@ -15,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vizlib import model, presets
+from vizlib import count_model, errors, inputs as inputs_mod, presets, share_model, tables, views
+from vizlib import mix as mix_mod
 from vizlib.catalogue import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def cat_frame(slowdowns=S, n_virtual=2, n_baseline=2, drop=()):
             rows.append({"environment": env, "baseline": "host", "category": c, "metric": metric, "param": param,
                          "slowdown": s, "ci_low": np.nan, "ci_high": np.nan, "n_virtual": n_virtual,
                          "n_baseline": n_baseline, "note": "" if not np.isnan(s) else f"no {c} value"})
-    return pd.DataFrame(rows, columns=model.CATEGORY_COLUMNS)
+    return pd.DataFrame(rows, columns=list(tables.CATEGORY_COLUMNS))
 
 
 def rep_frame(n_boot=50, seed=3, slowdowns=S):
@@ -62,13 +62,13 @@ MIX = {"cpu": 0.5, "memory": 0.2, "disk": 0.2, "network": 0.1}
 # --- mixes ---------------------------------------------------------------------------------------
 
 def test_parse_mix_fills_left_out_categories_with_zero():
-    mix = model.parse_mix("cpu=0.5,memory=0.2,disk=0.2,network=0.1")
+    mix = mix_mod.parse_mix("cpu=0.5,memory=0.2,disk=0.2,network=0.1")
     assert mix == {"cpu": 0.5, "memory": 0.2, "disk": 0.2, "network": 0.1, "kernel": 0.0}
     assert list(mix) == list(CATEGORIES)
 
 
 def test_parse_mix_accepts_colons_like_the_notebook_defaults():
-    assert model.parse_mix("cpu:0.4,memory:0.2,disk:0.2,network:0.1,kernel:0.1") == model.parse_mix(model.DEFAULT_MIX)
+    assert mix_mod.parse_mix("cpu:0.4,memory:0.2,disk:0.2,network:0.1,kernel:0.1") == mix_mod.parse_mix(mix_mod.DEFAULT_MIX)
 
 
 def test_notebook_mix_defaults_equal_the_model_default():
@@ -80,13 +80,13 @@ def test_notebook_mix_defaults_equal_the_model_default():
         line = next(line for line in cell.source.splitlines() if line.startswith("mix:"))
         default = re.match(r'mix: str = "([^"]*)"', line).group(1)
         assert "=" not in default  # papermill's inspection skips lines with more than one '='
-        assert model.parse_mix(default) == model.parse_mix(model.DEFAULT_MIX)
+        assert mix_mod.parse_mix(default) == mix_mod.parse_mix(mix_mod.DEFAULT_MIX)
 
 
 def test_parse_mix_accepts_spaces_case_and_tolerance():
-    mix = model.parse_mix(" CPU = 0.3333333 , Kernel=0.6666667 ")
+    mix = mix_mod.parse_mix(" CPU = 0.3333333 , Kernel=0.6666667 ")
     assert mix["cpu"] == pytest.approx(0.3333333) and mix["kernel"] == pytest.approx(0.6666667)
-    model.parse_mix("cpu=0.5000005,kernel=0.5")  # 5e-7 off: within 1e-6
+    mix_mod.parse_mix("cpu=0.5000005,kernel=0.5")  # 5e-7 off: within 1e-6
 
 
 @pytest.mark.parametrize("text, message", [
@@ -109,32 +109,31 @@ def test_parse_mix_accepts_spaces_case_and_tolerance():
     ("   ", "empty mix"),
 ])
 def test_bad_mixes_give_clear_errors(text, message):
-    with pytest.raises(model.MixError, match=re.escape(message)):
-        model.parse_mix(text)
+    with pytest.raises(errors.MixError, match=re.escape(message)):
+        mix_mod.parse_mix(text)
 
 
-def test_mix_error_is_a_value_error():
-    assert issubclass(model.MixError, ValueError)
-    with pytest.raises(model.MixError):
-        model.parse_mix(None)
+def test_a_non_string_mix_is_a_mix_error():
+    with pytest.raises(errors.MixError):
+        mix_mod.parse_mix(None)
 
 
 def test_format_mix_round_trips_exactly():
-    mix = model.rebalance(model.parse_mix(model.DEFAULT_MIX), "cpu", 0.37)
-    assert model.parse_mix(model.format_mix(mix)) == mix
-    assert model.format_mix({"cpu": 1.0}) == "cpu=1.0"
+    mix = mix_mod.rebalance(mix_mod.parse_mix(mix_mod.DEFAULT_MIX), "cpu", 0.37)
+    assert mix_mod.parse_mix(mix_mod.format_mix(mix)) == mix
+    assert mix_mod.format_mix({"cpu": 1.0}) == "cpu=1.0"
 
 
 def test_resolve_mix_takes_preset_names_dicts_and_text():
-    assert model.resolve_mix("web_server") == model.validate_mix(presets.PRESETS["web_server"].mix)
-    assert model.resolve_mix({"cpu": 1}) == {"cpu": 1.0, "memory": 0.0, "disk": 0.0, "network": 0.0, "kernel": 0.0}
-    with pytest.raises(model.MixError, match="neither a mix"):
-        model.resolve_mix("webserver")
+    assert mix_mod.resolve_mix("web_server") == mix_mod.validate_mix(presets.PRESETS["web_server"].mix)
+    assert mix_mod.resolve_mix({"cpu": 1}) == {"cpu": 1.0, "memory": 0.0, "disk": 0.0, "network": 0.0, "kernel": 0.0}
+    with pytest.raises(errors.MixError, match="neither a mix"):
+        mix_mod.resolve_mix("webserver")
 
 
 def test_rebalance_keeps_ratios_and_sum():
-    mix = model.parse_mix("cpu=0.4,memory=0.2,disk=0.2,network=0.1,kernel=0.1")
-    out = model.rebalance(mix, "cpu", 0.7)
+    mix = mix_mod.parse_mix("cpu=0.4,memory=0.2,disk=0.2,network=0.1,kernel=0.1")
+    out = mix_mod.rebalance(mix, "cpu", 0.7)
     assert out["cpu"] == 0.7
     assert sum(out.values()) == pytest.approx(1.0, abs=1e-12)
     assert out["memory"] / out["network"] == pytest.approx(2.0)
@@ -142,18 +141,18 @@ def test_rebalance_keeps_ratios_and_sum():
 
 
 def test_rebalance_splits_equally_when_others_are_zero_and_clips():
-    out = model.rebalance({"cpu": 1.0}, "cpu", 0.6)
+    out = mix_mod.rebalance({"cpu": 1.0}, "cpu", 0.6)
     assert out == pytest.approx({"cpu": 0.6, "memory": 0.1, "disk": 0.1, "network": 0.1, "kernel": 0.1})
-    assert model.rebalance({"cpu": 1.0}, "cpu", 1.7)["cpu"] == 1.0
-    assert model.rebalance({"cpu": 1.0}, "cpu", -1)["cpu"] == 0.0
+    assert mix_mod.rebalance({"cpu": 1.0}, "cpu", 1.7)["cpu"] == 1.0
+    assert mix_mod.rebalance({"cpu": 1.0}, "cpu", -1)["cpu"] == 0.0
 
 
 # --- share-based estimate ------------------------------------------------------------------------
 
 def test_estimate_matches_hand_computation():
     cs, reps = cat_frame(), rep_frame()
-    res = model.estimate(cs, reps, MIX).set_index("environment")
-    assert list(res.reset_index().columns[:7]) == model.ESTIMATE_COLUMNS
+    res = share_model.estimate(cs, reps, MIX).set_index("environment")
+    assert list(res.reset_index().columns[:7]) == list(tables.ESTIMATE_COLUMNS)
     for env in ("a", "b"):
         r = sum(MIX.get(c, 0) * S[env][c] for c in CATEGORIES)
         assert res.loc[env, "relative_time"] == pytest.approx(r, rel=1e-12)
@@ -168,34 +167,34 @@ def test_estimate_matches_hand_computation():
     # a: contributions 0, .2, .4, .3 -> disk; b: .05, -.02, .1, .02 -> disk
     assert res.loc["a", "largest_category"] == "disk"
     assert res.loc["b", "largest_category"] == "disk"
-    res2 = model.estimate(cs, reps, {"kernel": 0.5, "cpu": 0.5}).set_index("environment")
+    res2 = share_model.estimate(cs, reps, {"kernel": 0.5, "cpu": 0.5}).set_index("environment")
     assert res2.loc["b", "largest_category"] == "kernel"
     assert res2.loc["b", "relative_time"] == pytest.approx(0.5 * 10 + 0.5 * 1.1)
 
 
 def test_missing_representative_with_weight_is_nan_with_note_never_zero():
     cs = cat_frame(drop={("a", "network")})
-    res = model.estimate(cs, rep_frame(), MIX).set_index("environment")
+    res = share_model.estimate(cs, rep_frame(), MIX).set_index("environment")
     assert math.isnan(res.loc["a", "relative_time"]) and math.isnan(res.loc["a", "ci_low"])
     assert "no network value" in res.loc["a", "note"]
     assert res.loc["a", "largest_category"] == ""
     assert math.isfinite(res.loc["b", "relative_time"])
     # the same missing category with weight 0 does not matter
-    res0 = model.estimate(cs, rep_frame(), {"cpu": 0.5, "memory": 0.5}).set_index("environment")
+    res0 = share_model.estimate(cs, rep_frame(), {"cpu": 0.5, "memory": 0.5}).set_index("environment")
     assert res0.loc["a", "relative_time"] == pytest.approx(0.5 * 1.0 + 0.5 * 2.0)
 
 
 def test_single_run_gives_nan_interval_with_note():
-    res = model.estimate(cat_frame(n_virtual=1), rep_frame(), MIX)
+    res = share_model.estimate(cat_frame(n_virtual=1), rep_frame(), MIX)
     assert res["ci_low"].isna().all() and res["ci_high"].isna().all()
     assert res["relative_time"].notna().all()
     assert res["note"].str.contains("only one run on the virtual side").all()
-    res = model.estimate(cat_frame(n_baseline=1), rep_frame(), MIX)
+    res = share_model.estimate(cat_frame(n_baseline=1), rep_frame(), MIX)
     assert res["note"].str.contains("baseline side").all()
 
 
 def test_no_replicates_gives_nan_interval_with_note():
-    res = model.estimate(cat_frame(), None, MIX)
+    res = share_model.estimate(cat_frame(), None, MIX)
     assert res["ci_low"].isna().all() and res["note"].str.contains("no bootstrap replicates").all()
 
 
@@ -203,7 +202,7 @@ def test_undefined_replicates_are_left_out_of_the_interval():
     reps = rep_frame()
     bad = (reps.environment == "a") & (reps.metric == "pagefault") & (reps.replicate < 5)
     reps.loc[bad, "slowdown"] = np.nan
-    res = model.estimate(cat_frame(), reps, MIX).set_index("environment")
+    res = share_model.estimate(cat_frame(), reps, MIX).set_index("environment")
     wide = reps[reps.environment == "a"].pivot(index="replicate", columns="metric", values="slowdown")
     rb = sum(MIX.get(c, 0) * wide[REPS[c][0]] for c in CATEGORIES).dropna()
     assert len(rb) == 45
@@ -213,22 +212,22 @@ def test_undefined_replicates_are_left_out_of_the_interval():
 
 def test_contributions_add_up_to_relative_time_minus_one():
     cs = cat_frame()
-    con = model.contributions(cs, MIX)
-    res = model.estimate(cs, None, MIX).set_index("environment")
+    con = share_model.contributions(cs, MIX)
+    res = share_model.estimate(cs, None, MIX).set_index("environment")
     for env, g in con.groupby("environment"):
         assert g["contribution"].sum() == pytest.approx(res.loc[env, "relative_time"] - 1)
 
 
 def test_sensitivity_endpoints_and_current_share():
     cs, reps = cat_frame(), rep_frame()
-    sens = model.sensitivity(cs, MIX, "memory", steps=11, replicates=reps)
+    sens = share_model.sensitivity(share_model.prepare(cs, reps), MIX, "memory", steps=11)
     assert list(sens.columns) == ["environment", "category", "share", "relative_time", "overhead_pct", "ci_low",
                                   "ci_high"]
     a = sens[sens.environment == "a"].set_index("share")
     assert a.loc[1.0, "relative_time"] == pytest.approx(S["a"]["memory"])
     # share 0: the others keep their proportions, rescaled to 1 (cpu .5, disk .2, network .1 of .8)
     assert a.loc[0.0, "relative_time"] == pytest.approx((0.5 * 1 + 0.2 * 3 + 0.1 * 4) / 0.8)
-    est = model.estimate(cs, reps, MIX).set_index("environment")
+    est = share_model.estimate(cs, reps, MIX).set_index("environment")
     row = a.iloc[2]  # share 0.2 = the current one
     assert row.name == pytest.approx(0.2)
     for col in ("relative_time", "ci_low", "ci_high"):
@@ -239,24 +238,15 @@ def test_sensitivity_endpoints_and_current_share():
 
 def test_sensitivity_matches_evaluate_at_every_step():
     cs, reps = cat_frame(drop={("b", "kernel")}), rep_frame()
-    prep = model.prepare(cs, reps)
-    sens = model.sensitivity(None, MIX, "kernel", steps=21, prepared=prep)
+    prep = share_model.prepare(cs, reps)
+    sens = share_model.sensitivity(prep, MIX, "kernel", steps=21)
     for x, g in sens.groupby("share"):
-        ev = model.evaluate(prep, model.rebalance(MIX, "kernel", x))
+        ev = share_model.evaluate(prep, mix_mod.rebalance(MIX, "kernel", x))
         assert np.allclose(g["relative_time"], ev["relative_time"], rtol=1e-12, equal_nan=True)
         assert np.allclose(g["ci_high"], ev["ci_high"], rtol=1e-12, equal_nan=True)
     # b has no kernel value: NaN as soon as kernel has a share
     b = sens[sens.environment == "b"].set_index("share")
     assert math.isfinite(b.loc[0.0, "relative_time"]) and b.loc[0.05:, "relative_time"].isna().all()
-
-
-def test_fast_percentiles_equal_numpy_bit_for_bit():
-    rng = np.random.default_rng(0)
-    for n in (1, 2, 3, 40, 2000):
-        x = rng.lognormal(size=(3, 5, n))
-        lo, hi = model._fast_percentiles(x)
-        a, b = np.percentile(x, [2.5, 97.5], axis=-1)
-        assert (lo == a).all() and (hi == b).all()
 
 
 # --- shipped data --------------------------------------------------------------------------------
@@ -266,7 +256,7 @@ def shipped(tmp_path_factory):
     """The shipped raw runs ingested into a scratch folder (tests never write data/processed)."""
     from vizlib import paths
 
-    return model.load_inputs(tmp_path_factory.mktemp("processed"), paths.RAW, ingest_if_missing=True)
+    return inputs_mod.load_inputs(tmp_path_factory.mktemp("processed"), paths.RAW, ingest_if_missing=True)
 
 
 def _raw_number(path: Path, pattern: str) -> float:
@@ -293,7 +283,7 @@ def test_shipped_estimate_equals_hand_computation_from_raw_files(shipped):
         vals = [(_raw_mmap_largest(f)[1] if cat == "disk" else _raw_number(f, pats[cat])) for f in files]
         return float(np.median(vals))
 
-    mix = model.parse_mix(model.DEFAULT_MIX)
+    mix = mix_mod.parse_mix(mix_mod.DEFAULT_MIX)
     by_hand = sum(mix[c] * median("tcg", c) / median("host", c) for c in CATEGORIES)  # all lower-is-better
     res = shipped.estimate(mix).set_index("environment")
     assert res.loc["tcg", "relative_time"] == pytest.approx(by_hand, rel=1e-9)
@@ -304,7 +294,7 @@ def test_shipped_estimate_equals_hand_computation_from_raw_files(shipped):
 def test_shipped_presets_give_finite_estimates(shipped):
     cs, prep = shipped.prepared()
     for name, p in presets.PRESETS.items():
-        res = model.evaluate(prep, model.validate_mix(p.mix))
+        res = share_model.evaluate(prep, mix_mod.validate_mix(p.mix))
         assert res["relative_time"].notna().all(), name
         assert (res["ci_low"] <= res["relative_time"]).all() and (res["relative_time"] <= res["ci_high"]).all()
 
@@ -326,14 +316,14 @@ def test_replicates_cached_per_key_are_joint(shipped):
 # --- count-based estimate ------------------------------------------------------------------------
 
 def test_count_estimate_on_captured_strace(shipped):
-    profile = model.read_profile((STRACE / "workload.strace.txt").read_text(),
+    profile = count_model.read_profile((STRACE / "workload.strace.txt").read_text(),
                                  (STRACE / "workload.time-v.txt").read_text())
     assert profile.counts["syscall_null"] == 116  # 100 getppid + 10 getpid + 2 set_tid_address + 4 set_robust_list
     assert profile.counts["pagefault"] == 311 and profile.counts["ctx_switch"] == 46
     assert "bind" in profile.unknown_syscalls and "kill" in profile.unknown_syscalls
     res = shipped.count_estimate(profile).set_index("environment")
-    assert list(res.reset_index().columns) == model.COUNT_COLUMNS
-    bd = model.count_breakdown(shipped.overhead, profile.counts)
+    assert list(res.reset_index().columns) == list(tables.COUNT_COLUMNS)
+    bd = count_model.count_breakdown(shipped.overhead, profile.counts)
     for env in ("container", "tcg", "uml"):
         g = bd[bd.environment == env]
         # by hand from the medians in the overhead table
@@ -358,7 +348,7 @@ def test_count_estimate_relative_to_elapsed_and_cpu(shipped):
                      "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:02.00")
           .replace("User time (seconds): 0.00", "User time (seconds): 0.50")
           .replace("System time (seconds): 0.00", "System time (seconds): 0.50"))
-    profile = model.read_profile((STRACE / "workload.strace.txt").read_text(), tv)
+    profile = count_model.read_profile((STRACE / "workload.strace.txt").read_text(), tv)
     assert profile.elapsed_s == 2.0 and profile.cpu_s == 1.0
     res = shipped.count_estimate(profile).set_index("environment")
     for env, r in res.iterrows():
@@ -367,7 +357,7 @@ def test_count_estimate_relative_to_elapsed_and_cpu(shipped):
 
 
 def test_count_estimate_without_time_v_has_no_relative_figure(shipped):
-    profile = model.read_profile((STRACE / "workload.strace-stderr.txt").read_text())
+    profile = count_model.read_profile((STRACE / "workload.strace-stderr.txt").read_text())
     res = shipped.count_estimate(profile)
     assert res["elapsed_increase_pct"].isna().all() and res["note"].str.contains("no time -v").all()
     assert "pagefault" not in profile.counts
@@ -388,18 +378,18 @@ def test_cli_csv_has_exactly_the_columns(capsys, shipped):
                              "cpu=0.5,memory=0.2,disk=0.2,network=0.1")
     assert code == 0
     lines = out.strip().splitlines()
-    assert lines[0] == ",".join(model.ESTIMATE_COLUMNS)
+    assert lines[0] == ",".join(tables.ESTIMATE_COLUMNS)
     assert len(lines) == 4
     df = pd.read_csv(__import__("io").StringIO(out))
     exp = shipped.estimate("cpu=0.5,memory=0.2,disk=0.2,network=0.1").set_index("environment")
     for r in df.itertuples():
         assert r.relative_time == pytest.approx(exp.loc[r.environment, "relative_time"], rel=1e-12)
-    assert model.CAVEAT in err  # the caveat goes to stderr so the CSV stays clean
+    assert views.CAVEAT in err  # the caveat goes to stderr so the CSV stays clean
 
 
 def test_cli_table_says_it_is_an_estimate(capsys, shipped):
     code, out, err = run_cli(capsys, "--processed", str(shipped.processed_dir), "--mix", "web_server")
-    assert code == 0 and model.CAVEAT in out and "relative_time" in out and "tcg" in out
+    assert code == 0 and views.CAVEAT in out and "relative_time" in out and "tcg" in out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -423,8 +413,8 @@ def test_cli_strace_variant(capsys, shipped):
                              str(STRACE / "workload.strace.txt"), "--time-v",
                              str(STRACE / "workload.time-v.txt"), "--format", "csv")
     assert code == 0
-    assert out.splitlines()[0] == ",".join(model.COUNT_COLUMNS)
-    assert "syscalls with no lmbench counterpart" in err and model.CAVEAT in err
+    assert out.splitlines()[0] == ",".join(tables.COUNT_COLUMNS)
+    assert "syscalls with no lmbench counterpart" in err and views.CAVEAT in err
 
 
 def test_cli_bad_strace_file_is_a_usage_error(capsys, tmp_path):
@@ -434,8 +424,3 @@ def test_cli_bad_strace_file_is_a_usage_error(capsys, tmp_path):
     assert code == 2 and "no strace -c summary table found" in err
 
 
-def test_cli_function_takes_plain_namespace(capsys, shipped):
-    args = argparse.Namespace(mix=None, strace=None, time_v=None, processed=shipped.processed_dir, format="table")
-    assert model.cli(args) == 0
-    out = capsys.readouterr().out
-    assert f"mix: {model.format_mix(model.parse_mix(model.DEFAULT_MIX))}" in out

@@ -22,21 +22,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vizlib import categories, normalise, samples, sanity, stats, tables
 from vizlib import manifest as manifest_mod
-from vizlib import normalise
+from vizlib.categories import DEFAULT_REPRESENTATIVES
 from vizlib.cli import main as cli_main
+from vizlib.errors import NormaliseError
 from vizlib.ingest import ingest
-from vizlib.normalise import (
-    DEFAULT_REPRESENTATIVES,
+from vizlib.normalise import NOTE_SINGLE_RUN, NOTE_ZERO_BASELINE, NOTE_ZERO_BOTH
+from vizlib.tables import (
     MISSING_COLUMNS,
-    NOTE_SINGLE_RUN,
-    NOTE_ZERO_BASELINE,
-    NOTE_ZERO_BOTH,
     OVERHEAD_COLUMNS,
     REPLICATE_COLUMNS,
     SANITY_COLUMNS,
     SUMMARY_COLUMNS,
-    NormaliseError,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +44,7 @@ KYLIN = SHARED / "lmbench-corpus" / "tomgoh-kylin-lmbench" / "results"
 RUNS = {"host": ["host.3", "host.4"], "container": ["container.0", "container.1"],
         "tcg": ["tcg.1", "tcg.2"], "uml": ["uml.0", "uml.2"]}
 VIRTUAL = ("container", "tcg", "uml")
+TEXT = ("environment", "run", "metric", "param", "unit", "category", "direction", "note")
 N_BOOT = 2000
 
 
@@ -95,7 +94,7 @@ def lab(tmp_path_factory):
     """The shipped runs ingested into a private folder, and their normalisation."""
     out = tmp_path_factory.mktemp("lab-processed")
     ingest(RAW, out, jobs=1)
-    tidy, runs = normalise.load_tidy(out), normalise.load_runs(out)
+    tidy, runs = tables.load_tidy(out), tables.load_runs(out)
     man = manifest_mod.load(RAW, check_folders=False)
     ov = normalise.overhead(tidy, man)
     return {"out": out, "tidy": tidy, "runs": runs, "man": man, "ov": ov}
@@ -197,15 +196,6 @@ def test_two_calls_give_identical_frames(lab):
     pd.testing.assert_frame_equal(lab["ov"], again)
 
 
-def test_results_do_not_depend_on_worker_threads(lab):
-    prep = normalise._prepare(lab["tidy"], lab["man"])
-    one = normalise._map_pairs(prep, lambda p: p.cols, jobs=1)
-    four = normalise._map_pairs(prep, lambda p: p.cols, jobs=4)
-    for a, b in zip(one, four):
-        for c in OVERHEAD_COLUMNS:
-            np.testing.assert_array_equal(a[c], b[c])
-
-
 def copy_processed(src: Path, dst: Path) -> Path:
     dst.mkdir(parents=True, exist_ok=True)
     for name in ("lmbench_tidy.csv", "lmbench_runs.csv"):
@@ -213,7 +203,7 @@ def copy_processed(src: Path, dst: Path) -> Path:
     return dst
 
 
-OUTPUTS = (normalise.OVERHEAD, normalise.MISSING, normalise.SANITY, normalise.SUMMARY)
+OUTPUTS = tuple(tables.ANALYSIS_FILES.values())
 
 
 def test_cli_writes_byte_identical_files_twice(lab, tmp_path, capsys):
@@ -224,15 +214,15 @@ def test_cli_writes_byte_identical_files_twice(lab, tmp_path, capsys):
     assert "noisy" in printed and "sanity" in printed and "one side only" in printed
     assert cli_main(["normalise", "--processed", str(out), "--raw", str(RAW)]) == 0
     assert {name: (out / name).read_bytes() for name in OUTPUTS} == first
-    ov = pd.read_csv(out / normalise.OVERHEAD, dtype=str, keep_default_na=False)
+    ov = pd.read_csv(out / tables.OVERHEAD, dtype=str, keep_default_na=False)
     assert tuple(ov.columns) == OVERHEAD_COLUMNS
     assert set(ov["noisy"]) == {"true", "false"} and set(ov["low_precision"]) == {"true", "false"}
     r = ov[(ov["environment"] == "tcg") & (ov["metric"] == "syscall_null")].iloc[0]
     assert float(r["slowdown"]) == pytest.approx(row(lab["ov"], "tcg", "syscall_null")["slowdown"], rel=1e-5)
     assert ov.loc[(ov["environment"] == "tcg") & (ov["metric"] == "int_add"), "slowdown"].iloc[0] == ""  # NaN
-    assert tuple(pd.read_csv(out / normalise.SUMMARY).columns) == SUMMARY_COLUMNS
-    assert tuple(pd.read_csv(out / normalise.MISSING).columns) == MISSING_COLUMNS
-    assert tuple(pd.read_csv(out / normalise.SANITY).columns) == SANITY_COLUMNS
+    assert tuple(pd.read_csv(out / tables.SUMMARY).columns) == SUMMARY_COLUMNS
+    assert tuple(pd.read_csv(out / tables.MISSING).columns) == MISSING_COLUMNS
+    assert tuple(pd.read_csv(out / tables.SANITY).columns) == SANITY_COLUMNS
     assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary behind
 
 
@@ -252,7 +242,7 @@ def test_cli_baseline_without_runs_exits_2_naming_both(lab, tmp_path, capsys):
     assert cli_main(["normalise", "--processed", str(out), "--raw", str(RAW)]) == 2
     err = capsys.readouterr().err
     assert "'host'" in err and "'container'" in err
-    assert not (out / normalise.OVERHEAD).exists()
+    assert not (out / tables.OVERHEAD).exists()
 
 
 # --- single runs, missing runs, repeated values ------------------------------------------------------------
@@ -280,12 +270,11 @@ def test_environment_without_runs_is_an_error(lab):
     with pytest.raises(NormaliseError, match="baseline 'host'"):
         normalise.overhead(tidy[tidy["environment"] != "host"], lab["man"])
     with pytest.raises(NormaliseError):
-        normalise.missing_metrics(tidy[tidy["environment"] != "host"], lab["man"])
-    assert issubclass(NormaliseError, ValueError)
+        normalise.missing_metrics(samples.prepare(tidy[tidy["environment"] != "host"], lab["man"]))
 
 
 def test_value_printed_twice_in_a_run_uses_the_within_run_median(lab):
-    tidy = lab["tidy"].astype({c: str for c in normalise.TEXT_COLUMNS})
+    tidy = lab["tidy"].astype({c: str for c in TEXT})
     extra = tidy[(tidy["run"] == "container/container.0") & (tidy["metric"] == "syscall_null")].copy()
     a = single("container", "container.0", "Simple syscall")
     extra["value"] = [a * 3]  # a second print in the same file
@@ -304,7 +293,7 @@ def test_value_printed_twice_in_a_run_uses_the_within_run_median(lab):
 # --- missing metrics -------------------------------------------------------------------------------
 
 def test_missing_metrics_are_listed(lab):
-    mm = normalise.missing_metrics(lab["tidy"], lab["man"])
+    mm = normalise.missing_metrics(samples.prepare(lab["tidy"], lab["man"]))
     assert tuple(mm.columns) == MISSING_COLUMNS
     tidy = lab["tidy"]
     keys = {e: set(zip(g["metric"].astype(str), g["param"].astype(str))) for e, g in tidy.groupby("environment", observed=True)}
@@ -324,7 +313,7 @@ def test_missing_metrics_are_listed(lab):
 # --- sanity checks -------------------------------------------------------------------------------------
 
 def test_sanity_checks(lab):
-    sc = normalise.sanity_checks(lab["tidy"], lab["runs"], lab["man"])
+    sc = sanity.sanity_checks(samples.prepare(lab["tidy"], lab["man"]), lab["runs"])
     assert tuple(sc.columns) == SANITY_COLUMNS
     status = sc.set_index(["environment", "check"])["status"]
     assert status[("container", "cpu_only_items")] == "ok"
@@ -332,7 +321,7 @@ def test_sanity_checks(lab):
     assert status[("tcg", "cpu_only_items")] == "expected"  # emulation: integer work is slower by design
     # by hand: integer div/mod on tcg are about twice the host's
     div = statistics.median(by_hand("integer div", "tcg")) / statistics.median(by_hand("integer div", "host"))
-    assert div > 1 + normalise.CPU_MISMATCH
+    assert div > 1 + sanity.CPU_MISMATCH
     assert status[("container", "header_kernel_release")] == "ok"
     assert status[("tcg", "header_kernel_release")] == "differs"
     assert status[("uml", "header_processors")] == "differs"
@@ -347,7 +336,7 @@ def test_cpu_mismatch_on_a_hypervisor_is_a_warning(lab):
     man = lab["man"]
     envs = dict(man.environments)
     envs["tcg"] = manifest_mod.Environment("tcg", "virtual", "kvm", "host")
-    sc = normalise.sanity_checks(lab["tidy"], lab["runs"], manifest_mod.Manifest(man.path, envs))
+    sc = sanity.sanity_checks(samples.prepare(lab["tidy"], manifest_mod.Manifest(man.path, envs)), lab["runs"])
     r = sc[(sc["environment"] == "tcg") & (sc["check"] == "cpu_only_items")].iloc[0]
     assert r["status"] == "warning" and "clock-frequency or CPU-model" in r["detail"]
 
@@ -406,9 +395,13 @@ def test_replicates_are_joint_across_metrics(lab):
 
 
 def test_seed_changes_draws_but_not_point_estimates(lab):
+    keys = [("syscall_null", ""), ("pagefault", "")]
+    zero = normalise.bootstrap_replicates(lab["tidy"], lab["man"], keys=keys, n_boot=300, seed=0)
+    one = normalise.bootstrap_replicates(lab["tidy"], lab["man"], keys=keys, n_boot=300, seed=1)
+    again = normalise.bootstrap_replicates(lab["tidy"], lab["man"], keys=keys, n_boot=300, seed=1)
+    pd.testing.assert_frame_equal(one, again)  # the same seed, the same draws
+    assert (zero["slowdown"].to_numpy() != one["slowdown"].to_numpy()).mean() > 0.3  # another seed, other draws
     other = normalise.overhead(lab["tidy"], lab["man"], n_boot=300, seed=1)
-    same = normalise.overhead(lab["tidy"], lab["man"], n_boot=300, seed=1)
-    pd.testing.assert_frame_equal(other, same)
     np.testing.assert_array_equal(other["slowdown"].to_numpy(), lab["ov"]["slowdown"].to_numpy())
 
 
@@ -468,7 +461,7 @@ def two_baselines(tmp_path_factory):
             shutil.copy(p, raw / env / p.name)
     out = tmp_path_factory.mktemp("two-processed")
     ingest(raw, out, jobs=1)
-    tidy, runs = normalise.load_tidy(out), normalise.load_runs(out)
+    tidy, runs = tables.load_tidy(out), tables.load_runs(out)
     man = manifest_mod.load(raw)
     return {"raw": raw, "out": out, "tidy": tidy, "runs": runs, "man": man, "ov": normalise.overhead(tidy, man)}
 
@@ -497,14 +490,14 @@ def test_each_virtual_environment_only_against_its_own_baseline(two_baselines):
 
 def test_two_baselines_tables(two_baselines, tmp_path):
     t = two_baselines
-    sc = normalise.sanity_checks(t["tidy"], t["runs"], t["man"])
+    sc = sanity.sanity_checks(samples.prepare(t["tidy"], t["man"]), t["runs"])
     kernel = sc[(sc["environment"] == "kvm") & (sc["check"] == "header_kernel_release")].iloc[0]
     assert kernel["baseline"] == "fedora" and kernel["status"] == "differs"
     assert "10.0.0" in kernel["detail"] and "6.6.0-73-generic" in kernel["detail"]
     assert set(sc.loc[sc["environment"] == "openvz", "baseline"]) == {"rhel"}
-    mm = normalise.missing_metrics(t["tidy"], t["man"])
+    mm = normalise.missing_metrics(samples.prepare(t["tidy"], t["man"]))
     assert set(mm.loc[mm["environment"] == "kvm", "present_in"]) <= {"kvm", "fedora"}
-    summary = normalise.category_summary(t["ov"])
+    summary = categories.category_summary(t["ov"])
     assert set(summary["baseline"]) == {"rhel", "fedora"}
     out = copy_processed(t["out"], tmp_path / "p")
     assert cli_main(["normalise", "--processed", str(out), "--raw", str(t["raw"])]) == 0
@@ -513,7 +506,7 @@ def test_two_baselines_tables(two_baselines, tmp_path):
 # --- category summaries --------------------------------------------------------------------------------
 
 def test_category_summary_representatives(lab):
-    cs = normalise.category_summary(lab["ov"])
+    cs = categories.category_summary(lab["ov"])
     assert tuple(cs.columns) == SUMMARY_COLUMNS
     assert (cs["view"] == "representative").all()
     assert len(cs) == len(VIRTUAL) * len(DEFAULT_REPRESENTATIVES)
@@ -523,98 +516,73 @@ def test_category_summary_representatives(lab):
         o = row(lab["ov"], r.environment, r.metric, r.param)
         assert (r.slowdown, r.ci_low, r.ci_high, r.n_virtual, r.noisy) == \
             (o["slowdown"], o["ci_low"], o["ci_high"], o["n_virtual"], o["noisy"])
-    resolved = normalise.resolve_representatives(lab["ov"])
-    assert tuple(resolved.columns) == normalise.REPRESENTATIVE_COLUMNS
+    resolved = categories.resolve_representatives(lab["ov"])
+    assert tuple(resolved.columns) == tables.REPRESENTATIVE_COLUMNS
     assert resolved.set_index(["environment", "category"]).loc[("uml", "disk"), "param"] == "67.108864"
 
 
 def test_missing_representative_gives_a_nan_row(lab):
     reps = dict(DEFAULT_REPRESENTATIVES, network=("udp_latency", "no-such-host"))
-    cs = normalise.category_summary(lab["ov"], reps)
+    cs = categories.category_summary(lab["ov"], reps)
     net = cs[cs["category"] == "network"]
     assert len(net) == len(VIRTUAL) and net["slowdown"].isna().all() and (net["n_virtual"] == 0).all()
 
 
 def test_category_geomean_by_hand(lab):
+    """The geomean view: each metric counts once (geomean over its params), then the geomean over the
+    category's metrics; its interval applies the same formula to every joint replicate."""
     ov = lab["ov"]
+    tabs = normalise.normalise_all(lab["tidy"], lab["runs"], lab["man"])
+    pd.testing.assert_frame_equal(tabs["overhead"], ov)
+    geo = tabs["category_summary"]
+    geo = geo[geo["view"] == "geomean"]
+    assert tuple(geo.columns) == SUMMARY_COLUMNS and len(geo) == len(VIRTUAL) * 5
     reps = normalise.bootstrap_replicates(lab["tidy"], lab["man"])
-    geo = normalise.category_geomean(ov, reps)
-    assert tuple(geo.columns) == SUMMARY_COLUMNS and (geo["view"] == "geomean").all()
     for r in geo.itertuples():
         sub = ov[(ov["environment"] == r.environment) & (ov["category"] == r.category)]
         sub = sub[np.isfinite(sub["slowdown"]) & (sub["slowdown"] > 0)]
         per_metric = sub.groupby("metric")["slowdown"].apply(lambda s: np.exp(np.log(s).mean()))
         assert r.slowdown == pytest.approx(float(np.exp(np.log(per_metric).mean())), rel=1e-12)
         assert r.metric == f"(geomean of {len(per_metric)} metrics)"
-        assert r.ci_low <= r.slowdown <= r.ci_high
-    # the cli's one-pass version gives the same numbers
-    tables = normalise.normalise_all(lab["tidy"], lab["runs"], lab["man"])
-    fast = tables["category_summary"]
-    fast = fast[fast["view"] == "geomean"].reset_index(drop=True)
-    np.testing.assert_allclose(fast[["slowdown", "ci_low", "ci_high"]].to_numpy(float),
-                               geo[["slowdown", "ci_low", "ci_high"]].to_numpy(float), rtol=1e-12)
-    pd.testing.assert_frame_equal(tables["overhead"], ov)
+        # the interval, replicate by replicate, from the long-form replicates
+        mine = reps[(reps["environment"] == r.environment)].merge(sub[["metric", "param"]], on=["metric", "param"])
+        wide = mine.pivot(index="replicate", columns=["metric", "param"], values="slowdown")
+        logs = np.log(wide)
+        per_m = logs.T.groupby(level="metric").mean().T  # mean log over params, per metric and replicate
+        g = np.exp(per_m.mean(axis=1, skipna=False)).to_numpy()
+        g = g[np.isfinite(g)]
+        if len(g):
+            lo, hi = np.percentile(g, stats.CI_PERCENTILES)
+            assert (r.ci_low, r.ci_high) == pytest.approx((lo, hi), rel=1e-9)
+        else:
+            assert math.isnan(r.ci_low) and math.isnan(r.ci_high)
 
 
 def test_geomean_without_replicates_has_no_interval(lab):
-    geo = normalise.category_geomean(lab["ov"])
-    assert geo["ci_low"].isna().all() and geo["slowdown"].notna().all()
+    ov = lab["ov"]
+    cols = {c: ov.loc[ov["environment"] == "tcg", c].to_numpy() for c in ov.columns}
+    rows = categories.summary_frame(categories.geomean_rows(cols, None))
+    assert rows["ci_low"].isna().all() and rows["slowdown"].notna().all()
 
 
-# --- the numerical helpers against brute force ------------------------------------------------------------
-
-def brute_medians(X: np.ndarray, C: np.ndarray) -> np.ndarray:
-    out = np.full((C.shape[0], X.shape[1]), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for b in range(C.shape[0]):
-            out[b] = np.nanmedian(X[np.repeat(np.arange(X.shape[0]), C[b])], axis=0)
-    return out
-
+# --- the resampling against brute force -------------------------------------------------------------------
 
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 90), k=st.integers(1, 6), missing=st.sampled_from([0.0, 0.3, 0.9]),
-       decimals=st.integers(0, 3), seed=st.integers(0, 10_000))
-def test_resampled_medians_equal_brute_force(n, k, missing, decimals, seed):
+       decimals=st.integers(0, 3), seed=st.integers(0, 10_000), statistic=st.sampled_from(["median", "mean"]))
+def test_resampled_statistic_equals_a_loop(n, k, missing, decimals, seed, statistic):
     rng = np.random.default_rng(seed)
     X = rng.lognormal(size=(n, k)).round(decimals)  # rounding makes ties
     X[rng.random((n, k)) < missing] = np.nan
-    C = normalise._draw_counts(n, 64, rng)
-    np.testing.assert_array_equal(normalise._resampled_medians(X, C), brute_medians(X, C))
-
-
-@pytest.mark.parametrize("n", [65, 150, 400, 2500])
-def test_resampled_medians_many_runs_and_window_misses(monkeypatch, n):
-    rng = np.random.default_rng(n)
-    X = rng.lognormal(size=(n, 4)).round(2)
-    X[rng.random((n, 4)) < 0.2] = np.nan
-    C = normalise._draw_counts(n, 40, rng)
-    want = brute_medians(X, C)
-    np.testing.assert_array_equal(normalise._resampled_medians(X, C), want)
-    monkeypatch.setattr(normalise, "_WINDOW_SPREADS", 0.1)  # a window so narrow most crossings miss it
-    np.testing.assert_array_equal(normalise._resampled_medians(X, C), want)
-
-
-@settings(max_examples=100, deadline=None)
-@given(p=st.integers(1, 60), k=st.integers(1, 4), distinct=st.integers(1, 8), nan=st.booleans(),
-       seed=st.integers(0, 10_000))
-def test_weighted_percentiles_equal_numpy_on_the_expanded_replicates(p, k, distinct, nan, seed):
-    rng = np.random.default_rng(seed)
-    values = rng.choice(rng.lognormal(size=distinct), size=(p, k))
-    if nan:
-        values[rng.random((p, k)) < 0.3] = np.nan
-    weights = rng.integers(1, 90, size=p)
-    lo, hi, finite = normalise._percentiles(values, weights)
-    expanded = np.repeat(values, weights, axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        want = np.nanpercentile(expanded, normalise.CI_PERCENTILES, axis=0)
-    np.testing.assert_array_equal(lo, want[0])
-    np.testing.assert_array_equal(hi, want[1])
-    np.testing.assert_array_equal(finite, (~np.isnan(expanded)).sum(axis=0))
-    plain_lo, plain_hi, _ = normalise._percentiles(expanded)
-    np.testing.assert_array_equal(plain_lo, want[0])
-    np.testing.assert_array_equal(plain_hi, want[1])
+    idx = stats.resample_indices(n, 64, rng)
+    want = np.full((64, k), np.nan)
+    for b in range(64):
+        for j in range(k):
+            col = X[idx[b], j]
+            col = col[~np.isnan(col)]
+            if len(col):
+                want[b, j] = np.median(col) if statistic == "median" else np.mean(col)
+    np.testing.assert_allclose(stats.resampled_statistic(X, idx, statistic), want, rtol=1e-12)
 
 
 # --- scale ----------------------------------------------------------------------------------------------
@@ -622,7 +590,7 @@ def test_weighted_percentiles_equal_numpy_on_the_expanded_replicates(p, k, disti
 def synthetic_fleet(lab, envs: int, runs: int):
     """``envs`` environments (a fifth of them baselines) of ``runs`` copies of host.3, values jittered."""
     base = lab["tidy"]
-    one = base[base["run"] == "host/host.3"].astype({c: str for c in normalise.TEXT_COLUMNS})
+    one = base[base["run"] == "host/host.3"].astype({c: str for c in TEXT})
     names = [f"e{i:03d}" for i in range(envs)]
     n_base = max(1, envs // 5)
     table = {}
@@ -639,12 +607,11 @@ def synthetic_fleet(lab, envs: int, runs: int):
     return tidy, manifest_mod.Manifest(Path("fleet"), table)
 
 
-def test_a_fleet_of_runs_normalises_in_seconds(lab):
-    import time
-
-    tidy, man = synthetic_fleet(lab, envs=10, runs=200)  # 2,000 files, 780,000 values
-    t = time.perf_counter()
-    ov = normalise.overhead(tidy, man)
-    elapsed = time.perf_counter() - t
+def test_a_fleet_of_runs_normalises(lab):
+    """Many environments and runs: every pair against its own baseline, intervals where there are runs.
+    (Its speed is a benchmark figure, ``make bench``, not a test.)"""
+    tidy, man = synthetic_fleet(lab, envs=10, runs=40)
+    ov = normalise.overhead(tidy, man, n_boot=200)
     assert len(ov) == 8 * 390 and ov["ci_low"].notna().sum() > 7 * 390
-    assert elapsed < 60, f"overhead() took {elapsed:.1f} s for 2,000 runs"
+    assert set(ov["baseline"]) == {"e000", "e001"}
+    assert (ov["n_virtual"] == 40).all()

@@ -1,15 +1,14 @@
 """Every notebooks/*.ipynb runs top to bottom under papermill, as the batch report runs it.
 
-Two variants per notebook:
+Two variants:
 
-- ``defaults``: the notebook's own defaults (the shipped data/raw), except ``processed_dir``,
-  which points into tmp_path so a test never writes data/processed;
-- ``host+container``: a non-default raw folder, a tmp copy of data/raw with only the baseline
-  and the container (and a manifest listing just those two).
+- ``defaults``: the shipped report (``shipped_report``, built once per test session) ran every
+  notebook with its own defaults on the shipped data/raw;
+- ``host+container``: each notebook on its own (as JupyterLab opens it) on a non-default raw
+  folder, a tmp copy of data/raw with only the baseline and the container, starting from the
+  tables the earlier notebooks would have written.
 
-Each run starts from the tables the earlier notebooks would have written (ingest + normalise,
-prepared once per variant and copied per test), because each notebook is also opened on its own
-in JupyterLab. Judged by the exception papermill raises, never by the output notebook.
+Judged by the outputs papermill recorded: every cell ran, none raised, nothing on stderr.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import nbformat
 import papermill
 import pytest
 
+from conftest import assert_clean_run, html_outputs
 from vizlib import cli, report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,51 +44,39 @@ def subset_raw(dest: Path, keep=SUBSET) -> Path:
     return dest
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """{variant: (raw_dir, processed tables)} built once: ingest then normalise, as 01 and 02 do."""
-    base = tmp_path_factory.mktemp("prepared")
-    out = {}
-    for variant, raw in (("defaults", RAW), ("host+container", subset_raw(base / "raw-subset"))):
-        processed = base / f"processed-{variant}"
-        assert cli.main(["ingest", "--raw", str(raw), "--out", str(processed)]) == 0
-        assert cli.main(["normalise", "--processed", str(processed), "--raw", str(raw)]) == 0
-        out[variant] = (raw, processed)
-    return out
-
-
-def _html_outputs(nb) -> str:
-    return "\n".join(str(o.get("data", {}).get("text/html", "")) for c in nb.cells if c.cell_type == "code"
-                     for o in c.get("outputs", []))
-
-
-@pytest.mark.parametrize("variant", ["defaults", "host+container"])
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs(notebook, variant, prepared, tmp_path):
-    raw, tables = prepared[variant]
+def test_notebook_runs_on_the_shipped_data(notebook, shipped_report):
+    folder, _ = shipped_report
+    assert_clean_run(nbformat.read(str(folder / notebook.name), as_version=4), notebook.name)
+
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory):
+    """(raw folder, processed tables) of the host+container subset, prepared once as 01 and 02 would."""
+    base = tmp_path_factory.mktemp("subset")
+    raw = subset_raw(base / "raw")
+    processed = base / "processed"
+    assert cli.main(["ingest", "--raw", str(raw), "--out", str(processed)]) == 0
+    assert cli.main(["normalise", "--processed", str(processed), "--raw", str(raw)]) == 0
+    return raw, processed
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs_alone_on_another_raw_folder(notebook, subset, tmp_path):
+    raw, tables = subset
     processed = tmp_path / "processed"
     shutil.copytree(tables, processed)
     declared = report.parameters_of(notebook)
-    params = {"processed_dir": str(processed)}
-    if variant != "defaults":
-        params["raw_dir"] = str(raw)
-    params = {k: v for k, v in params.items() if k in declared}
+    params = {k: v for k, v in {"processed_dir": str(processed), "raw_dir": str(raw)}.items() if k in declared}
     out = tmp_path / notebook.name
     papermill.execute_notebook(str(notebook), str(out), parameters=params, kernel_name="python3", cwd=str(ROOT),
                                progress_bar=False, execution_timeout=300,
                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
     nb = nbformat.read(str(out), as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code and all(c.execution_count for c in code), "every code cell ran"
-    errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors
-    stderr = [o.text for c in code for o in c.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"]
-    assert not stderr, f"warnings or errors printed: {stderr}"
-    html = _html_outputs(nb)
-    if variant != "defaults":
-        for gone in ("tcg", "uml"):  # not in this raw folder: no table may list them
-            assert f">{gone}<" not in html, f"{notebook.name} shows {gone} although the raw folder lacks it"
-
+    assert_clean_run(nb, notebook.name)
+    html = html_outputs(nb)
+    for gone in ("tcg", "uml"):  # not in this raw folder: no table may list them
+        assert f">{gone}<" not in html, f"{notebook.name} shows {gone} although the raw folder lacks it"
 
 
 def test_strings_from_logs_are_escaped(tmp_path):
@@ -102,7 +90,7 @@ def test_strings_from_logs_are_escaped(tmp_path):
                                parameters={"raw_dir": str(raw), "processed_dir": str(tmp_path / "p")},
                                kernel_name="python3", cwd=str(ROOT), progress_bar=False, execution_timeout=300,
                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    html = _html_outputs(nbformat.read(str(out), as_version=4))
+    html = html_outputs(nbformat.read(str(out), as_version=4))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     report.export_html(out, tmp_path / "01.html")
     page = (tmp_path / "01.html").read_text()
@@ -149,7 +137,7 @@ def test_two_baseline_layout(name, tmp_path):
                                parameters={"raw_dir": str(raw), "processed_dir": str(tmp_path / "p")},
                                kernel_name="python3", cwd=str(ROOT), progress_bar=False, execution_timeout=300,
                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    html = _html_outputs(nbformat.read(str(out), as_version=4))
+    html = html_outputs(nbformat.read(str(out), as_version=4))
     for env in ("xen", "openvz", "kvm"):
         assert f">{env}<" in html
     if name.startswith("03"):

@@ -1,17 +1,19 @@
-"""The offline HTML/JS panel: its embedded data reproduce the model, everything embedded is escaped,
-and nbconvert's HTML export keeps it working (the browser test drives the script itself)."""
+"""The offline HTML/JS panel: its embedded data are the model's, everything embedded is escaped, and
+nbconvert's HTML export keeps it working. The browser tests run its script against the model."""
 
 from __future__ import annotations
 
 import json
-import math
 from html.parser import HTMLParser
 
 import nbformat
 import numpy as np
 import pytest
 
-from vizlib import model, panel
+from vizlib import inputs as inputs_mod, panel, share_model
+from vizlib.errors import UsageError
+from vizlib.mix import DEFAULT_MIX, parse_mix
+from vizlib.views import CAVEAT
 from vizlib.catalogue import CATEGORIES
 
 HOSTILE = "<script>alert(1)</script>"
@@ -21,7 +23,7 @@ HOSTILE = "<script>alert(1)</script>"
 def prepared(tmp_path_factory):
     from vizlib import paths
 
-    inputs = model.load_inputs(tmp_path_factory.mktemp("processed"), paths.RAW, ingest_if_missing=True)
+    inputs = inputs_mod.load_inputs(tmp_path_factory.mktemp("processed"), paths.RAW, ingest_if_missing=True)
     return inputs.prepared()[1]
 
 
@@ -54,34 +56,8 @@ def parse(html_text):
     return d
 
 
-MIXES = [model.DEFAULT_MIX, "cpu=1", "memory=0.5,kernel=0.5", "web_server", "database"]
-
-
-@pytest.mark.parametrize("mix", MIXES)
-def test_embedded_data_reproduce_the_model(prepared, mix):
-    m = model.resolve_mix(mix)
-    data = json.loads(json.dumps(panel.panel_data(prepared, m)))  # exactly what the page embeds
-    ev = model.evaluate(prepared, m).set_index("environment")
-    for r in panel.recompute(data, m):
-        e = ev.loc[r["environment"]]
-        assert r["relative_time"] == e["relative_time"]  # same order of operations: bit for bit
-        assert r["largest_category"] == e["largest_category"]
-        for col in ("ci_low", "ci_high"):
-            assert r[col] == pytest.approx(e[col], rel=1e-13)
-
-
-def test_slider_moves_reproduce_the_model(prepared):
-    mix = model.parse_mix(model.DEFAULT_MIX)
-    data = panel.panel_data(prepared, mix)
-    for cat, pct in (("cpu", 41), ("memory", 0), ("disk", 100), ("network", 37)):
-        mix = model.rebalance(mix, cat, pct / 100)
-        ev = model.evaluate(prepared, mix).set_index("environment")
-        for r in panel.recompute(data, mix):
-            assert r["relative_time"] == pytest.approx(ev.loc[r["environment"], "relative_time"], rel=1e-13)
-
-
 def test_replicates_are_compressed_exactly(prepared):
-    data = panel.panel_data(prepared, model.DEFAULT_MIX)
+    data = panel.panel_data(prepared, DEFAULT_MIX)
     for i, env in enumerate(data["environments"]):
         rows, counts = np.array(env["replicates"]["rows"], dtype=float), env["replicates"]["counts"]
         assert sum(counts) == data["n_boot"]
@@ -91,7 +67,7 @@ def test_replicates_are_compressed_exactly(prepared):
 
 
 def test_panel_html_is_self_contained_and_prefilled(prepared):
-    html_text = panel.render(prepared, model.DEFAULT_MIX, panel_id="p-test")
+    html_text = panel.render(prepared, DEFAULT_MIX, panel_id="p-test")
     assert "http://" not in html_text and "https://" not in html_text and " src=" not in html_text
     doc = parse(html_text)
     ids = [a.get("id") for _t, a in doc.tags if a.get("id")]
@@ -99,15 +75,15 @@ def test_panel_html_is_self_contained_and_prefilled(prepared):
     ranges = [a for t, a in doc.tags if t == "input"]
     assert [a["data-category"] for a in ranges] == list(CATEGORIES)
     assert all(a["type"] == "range" and "disabled" in a for a in ranges)  # enabled by the script
-    ev = model.evaluate(prepared, model.parse_mix(model.DEFAULT_MIX)).set_index("environment")
-    rel = [a for t, a in doc.tags if t == "td" and a.get("class") == "vp-rel"]
+    ev = share_model.evaluate(prepared, parse_mix(DEFAULT_MIX)).set_index("environment")
+    rel = [a for t, a in doc.tags if t == "td" and a.get("class") == "vx-rel"]
     assert [float(a["data-value"]) for a in rel] == list(ev["relative_time"])
-    assert model.CAVEAT in "".join(doc.text)
+    assert CAVEAT in "".join(doc.text)
 
 
 def test_two_panels_have_distinct_ids(prepared):
-    a = parse(panel.render(prepared, model.DEFAULT_MIX))
-    b = parse(panel.render(prepared, model.DEFAULT_MIX))
+    a = parse(panel.render(prepared, DEFAULT_MIX))
+    b = parse(panel.render(prepared, DEFAULT_MIX))
     ida = {x.get("id") for _t, x in a.tags} - {None}
     idb = {x.get("id") for _t, x in b.tags} - {None}
     assert not ida & idb
@@ -116,12 +92,12 @@ def test_two_panels_have_distinct_ids(prepared):
 
 
 def test_bad_panel_id_is_refused(prepared):
-    with pytest.raises(ValueError):
-        panel.render(prepared, model.DEFAULT_MIX, panel_id='x" onload="alert(1)')
+    with pytest.raises(UsageError):
+        panel.render(prepared, DEFAULT_MIX, panel_id='x" onload="alert(1)')
 
 
 def hostile_prepared(prepared):
-    p = model.Prepared(
+    p = share_model.Prepared(
         environments=[HOSTILE, "a&b", "</script><img src=x onerror=alert(2)>"],
         baselines=["<b>host</b>"] * 3,
         slowdown=prepared.slowdown[[0, 1, 2]].copy(),
@@ -136,7 +112,7 @@ def hostile_prepared(prepared):
 
 def test_hostile_environment_names_are_escaped(prepared):
     hp = hostile_prepared(prepared)
-    html_text = panel.render(hp, model.DEFAULT_MIX, panel_id="evil")
+    html_text = panel.render(hp, DEFAULT_MIX, panel_id="evil")
     doc = parse(html_text)
     tags = [t for t, _a in doc.tags]
     assert tags.count("script") == 2 and "img" not in tags and "b" not in tags and "i" not in tags
@@ -161,12 +137,12 @@ def test_nbconvert_html_export_keeps_the_panel_script(prepared, tmp_path):
 
     from vizlib import report
 
-    html_text = panel.render(prepared, model.DEFAULT_MIX, panel_id="p-export")
+    html_text = panel.render(prepared, DEFAULT_MIX, panel_id="p-export")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("panel", outputs=[
         nbformat.v4.new_output("display_data", data={"text/html": html_text, "text/plain": "<panel>"})])])
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    assert panel.PANEL_SCRIPT.replace("__PANEL_ID__", json.dumps("p-export")) in body
+    assert panel._script().replace("__PANEL_ID__", json.dumps("p-export")) in body
     path = tmp_path / "p.ipynb"
     nbformat.write(nb, str(path))
     report.export_html(path, tmp_path / "p.html")
@@ -175,7 +151,19 @@ def test_nbconvert_html_export_keeps_the_panel_script(prepared, tmp_path):
 
 
 def test_missing_category_in_panel(prepared):
+    """A category without a slowdown: its row says why (escaped) instead of a number."""
     hp = hostile_prepared(prepared)
-    mix = model.parse_mix(model.DEFAULT_MIX)
-    res = panel.recompute(panel.panel_data(hp, mix), mix)
-    assert math.isnan(res[2]["relative_time"]) and math.isfinite(res[0]["relative_time"])
+    doc = parse(panel.render(hp, DEFAULT_MIX, panel_id="miss"))
+    rel = [a for t, a in doc.tags if t == "td" and a.get("class") == "vx-rel"]
+    assert [a["data-value"] == "" for a in rel] == [False, False, True]
+    assert "<i>why</i>" in "".join(doc.text)
+
+
+def test_panel_rows_are_the_chosen_environments(prepared):
+    doc = parse(panel.render(prepared, DEFAULT_MIX, environments=["uml", "tcg"], panel_id="sel"))
+    rows = [a["data-environment"] for t, a in doc.tags if t == "tr" and "data-environment" in a]
+    assert rows == ["uml", "tcg"]
+    payload = json.loads(doc.scripts[0][1])
+    assert [e["name"] for e in payload["environments"]] == ["uml", "tcg"]
+    with pytest.raises(UsageError, match="nowhere"):
+        panel.render(prepared, DEFAULT_MIX, environments=["nowhere"])

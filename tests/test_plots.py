@@ -19,7 +19,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 
-from vizlib import catalogue, manifest, normalise, plots, references  # noqa: E402
+from vizlib import catalogue, manifest, normalise, notebook, plots, references, tables  # noqa: E402
+from vizlib.errors import UsageError  # noqa: E402
 from vizlib.ingest import ingest  # noqa: E402
 from vizlib.manifest import Environment, Manifest  # noqa: E402
 
@@ -39,14 +40,21 @@ def lab(tmp_path_factory):
     out = tmp_path_factory.mktemp("processed")
     ingest(RAW, out, jobs=1)
     man = manifest.load(RAW)
-    tidy, runs = normalise.load_tidy(out), normalise.load_runs(out)
-    tables = normalise.normalise_all(tidy, runs, man, n_boot=200, seed=0)
-    return {"manifest": man, "tidy": tidy, **tables}
+    tidy, runs = tables.load_tidy(out), tables.load_runs(out)
+    result = normalise.normalise_all(tidy, runs, man, n_boot=200, seed=0)
+    return {"manifest": man, "tidy": tidy, **result}
 
 
 def _marker_points(ax, prefix):
     """Number of data points in the marker lines whose gid starts with ``prefix``."""
     return sum(len(line.get_xdata()) for line in ax.lines if (line.get_gid() or "").startswith(prefix))
+
+
+def _marker_values(ax, gid, axis="x"):
+    """The data values (x or y) of the marker lines tagged ``gid``, sorted."""
+    vals = [v for line in ax.lines if line.get_gid() == gid
+            for v in (line.get_xdata() if axis == "x" else line.get_ydata())]
+    return sorted(float(v) for v in vals)
 
 
 def _two_group_manifest():
@@ -89,7 +97,7 @@ def test_palette_is_stable_across_subsets_and_baselines_are_grey(lab):
     ("tcp_bw", ["0.000064", "10.485760", "0.001024"], "10.485760"),
 ])
 def test_representative_param(metric, params, expected):
-    assert plots.representative_param(metric, params) == expected
+    assert catalogue.representative_param(metric, params) == expected
 
 
 def test_select_metrics_default_is_one_row_per_metric_and_environment(lab):
@@ -103,12 +111,12 @@ def test_select_metrics_default_is_one_row_per_metric_and_environment(lab):
 
 def test_select_metrics_by_name_param_and_all_params(lab):
     ov = lab["overhead"]
-    every = plots.select_metrics(ov, "mmap_latency@*")
+    every = plots.select_metrics(ov, notebook.parse_metric_list("mmap_latency@*"))
     assert len(every) == len(ov[ov["metric"] == "mmap_latency"])
-    one = plots.select_metrics(ov, "pagefault, mmap_latency@0.524288")
+    one = plots.select_metrics(ov, notebook.parse_metric_list("pagefault, mmap_latency@0.524288"))
     assert set(zip(one["metric"], one["param"])) == {("pagefault", ""), ("mmap_latency", "0.524288")}
-    with pytest.raises(ValueError, match="no_such_metric"):
-        plots.select_metrics(ov, "pagefault, no_such_metric")
+    with pytest.raises(UsageError, match="no_such_metric"):
+        notebook.parse_metric_list("pagefault, no_such_metric")
 
 
 # --- the source's four items --------------------------------------------------------------------------
@@ -119,6 +127,8 @@ def test_item_plot_shows_every_run_and_a_median_per_environment(lab):
     runs = tidy[tidy["metric"] == "pagefault"]
     points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
     assert points == len(runs) == 8
+    drawn = sorted(float(y) for c in ax.collections if isinstance(c, PathCollection) for _x, y in c.get_offsets())
+    assert drawn == sorted(runs["value"].astype(float))  # every run where its value is, not just counted
     medians = [c for c in ax.collections if isinstance(c, LineCollection)]
     assert len(medians) == 4
     ticks = [t.get_text().split("\n")[0] for t in ax.get_xticklabels()]
@@ -162,6 +172,8 @@ def test_slowdown_plot_draws_a_point_per_row_with_noisy_hollow(lab):
     sel = sel[np.isfinite(sel["slowdown"])]
     ax = plots.slowdown_plot(ov, manifest=man)
     assert _marker_points(ax, "slowdown:") == len(sel)
+    for env in ("container", "tcg", "uml"):  # each dot sits at its slowdown
+        assert _marker_values(ax, f"slowdown:{env}") == sorted(sel.loc[sel["environment"] == env, "slowdown"])
     hollow = sum(len(line.get_xdata()) for line in ax.lines
                  if (line.get_gid() or "").startswith("slowdown:") and line.get_markerfacecolor() == "white")
     assert hollow == int(sel["noisy"].sum()) > 0
@@ -174,7 +186,7 @@ def test_slowdown_plot_draws_a_point_per_row_with_noisy_hollow(lab):
 
 def test_slowdown_plot_selection_of_environments_and_metrics(lab):
     ax = plots.slowdown_plot(lab["overhead"], manifest=lab["manifest"], environments=["tcg"],
-                             metrics="pagefault, mmap_latency@*")
+                             metrics=notebook.parse_metric_list("pagefault, mmap_latency@*"))
     n_mmap = int((lab["overhead"].query("environment == 'tcg' and metric == 'mmap_latency'")).shape[0])
     assert _marker_points(ax, "slowdown:tcg") == 1 + n_mmap
     assert _marker_points(ax, "slowdown:") == 1 + n_mmap
@@ -189,7 +201,9 @@ def test_category_plot(lab):
     summ = lab["category_summary"]
     rep = summ[(summ["view"] == "representative") & np.isfinite(summ["slowdown"])]
     ax = plots.category_plot(summ, manifest=lab["manifest"])
-    assert _marker_points(ax, "category:") == len(rep) == 15
+    assert _marker_points(ax, "category:") == len(rep) == 3 * len(catalogue.CATEGORIES)  # 3 virtual environments
+    for env in ("container", "tcg", "uml"):
+        assert _marker_values(ax, f"category:{env}", "y") == sorted(rep.loc[rep["environment"] == env, "slowdown"])
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert [t.split("\n")[0] for t in ticks] == list(catalogue.CATEGORIES)
     assert "Page fault" in ticks[1]
@@ -287,7 +301,7 @@ def test_many_environments_stay_drawable(lab):
     assert len(ax.get_xticklabels()) == 12
     assert ax.get_xticklabels()[0].get_rotation() == 30
     assert sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)) == 24
-    ax = plots.slowdown_plot(big_ov, manifest=man, metrics="pagefault, tcp_latency, mmap_latency")
+    ax = plots.slowdown_plot(big_ov, manifest=man, metrics=notebook.parse_metric_list("pagefault, tcp_latency, mmap_latency"))
     assert _marker_points(ax, "slowdown:") == 30
-    ax = plots.slowdown_plot(big_ov, manifest=man, environments=["v3", "v4"], metrics="pagefault")
+    ax = plots.slowdown_plot(big_ov, manifest=man, environments=["v3", "v4"], metrics=[("pagefault", None)])
     assert _marker_points(ax, "slowdown:") == 2

@@ -1,7 +1,7 @@
 """vizlib.report (the batch report) and vizlib.notebook (the notebooks' setup helpers).
 
-One full report on the shipped data is built once (module fixture) and every assertion about its
-output reuses it. Validation tests prove nothing runs by replacing the executor with one that
+One full report on the shipped data is built once per test session (``shipped_report`` in
+conftest) and every assertion about its output reuses it. Validation tests prove nothing runs by replacing the executor with one that
 fails the test. Failure, timeout, injection and lock tests use tiny notebooks written to tmp.
 """
 
@@ -18,10 +18,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from vizlib import __version__, cli, notebook, paths, report
-from vizlib.cli import UsageError
-from vizlib.manifest import ManifestError
-from vizlib.normalise import NormaliseError
+from vizlib import __version__, cli, notebook, paths, report, views
+from vizlib.errors import ManifestError, NormaliseError, ReportError, UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
@@ -82,12 +80,9 @@ def run_cli(tmp_path, *args):
 
 # --- the full report, built once -------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    reports = tmp_path_factory.mktemp("reports")
-    lines = []
-    folder = report.run_report(RAW, name="shipped", reports_dir=reports, progress=lines.append)
-    return folder, lines
+@pytest.fixture
+def built(shipped_report):
+    return shipped_report
 
 
 @pytest.mark.slow
@@ -180,7 +175,7 @@ def test_rerun_replaces_a_report_only_when_complete(built, tmp_path):
                             ("code", "x = 1"),
                             ("code", 'raise ValueError("boom in the fourth cell")'),
                             ("code", "print('never')"))
-    with pytest.raises(report.ReportError) as info:
+    with pytest.raises(ReportError) as info:
         report.run_report(RAW, name="shipped", reports_dir=reports, notebooks=[tiny_notebook(tmp_path), broken],
                           progress=None)
     msg = str(info.value)
@@ -286,7 +281,7 @@ def test_timeout_is_judged_by_the_exception(tmp_path):
     slow = write_notebook(tmp_path / "01_slow.ipynb",
                           ("params", 'raw_dir: str = "data/raw"  # raw folder'),
                           ("code", "import time\ntime.sleep(60)"))
-    with pytest.raises(report.ReportError, match=r"01_slow.ipynb timed out: cell 2 \(import time\) ran longer than 2 s"):
+    with pytest.raises(ReportError, match=r"01_slow.ipynb timed out: cell 2 \(import time\) ran longer than 2 s"):
         report.run_report(RAW, name="slow", reports_dir=tmp_path / "r", notebooks=[slow], progress=None, timeout=2)
     assert (tmp_path / "r" / "slow.failed" / "01_slow.ipynb").is_file()
 
@@ -294,7 +289,7 @@ def test_timeout_is_judged_by_the_exception(tmp_path):
 @pytest.mark.slow
 def test_missing_representative_fails_in_the_setup_cell_with_one_line(tmp_path):
     """rpc latencies are absent from the lab runs (no portmapper): 02 stops at its setup cell, not in a plot."""
-    with pytest.raises(report.ReportError) as info:
+    with pytest.raises(ReportError) as info:
         report.run_report(RAW, name="rep", reports_dir=tmp_path / "r", notebooks=[ROOT / "notebooks" / "02_overhead.ipynb"],
                           parameters={"representatives": "network:rpc_tcp_latency"}, progress=None)
     msg = str(info.value)
@@ -432,31 +427,46 @@ def test_html_export_template_drops_every_cdn(tmp_path):
 def test_table_escapes_and_says_when_empty():
     import pandas as pd
 
-    page = notebook.table(pd.DataFrame({"host": ["<script>x</script>"]})).data
+    page = views.table(pd.DataFrame({"<b>host</b>": ["<script>x</script>"]}, index=["<i>r</i>"]), index=True).to_html()
     assert "&lt;script&gt;x&lt;/script&gt;" in page and "<script>x" not in page
-    assert "No file was rejected." in notebook.table(pd.DataFrame(), empty="No file was rejected.").data
-    assert "and 2 more rows" in notebook.table(pd.DataFrame({"a": range(5)}), max_rows=3).data
+    assert "<b>host" not in page and "<i>r" not in page
+    assert "No file was rejected." in views.table(pd.DataFrame(), empty="No file was rejected.").data
+    assert "first 3 of 5 rows" in views.table(pd.DataFrame({"a": range(5)}), max_rows=3).to_html()
+
+
+def test_tables_keep_numbers_as_numbers():
+    """Display formats numbers; the frame underneath keeps them (a reader can sort the Styler's data)."""
+    import pandas as pd
+
+    df = pd.DataFrame({"env": ["a", "b"], "slowdown": [1.23456, 644.0], "n": [2, 3]})
+    styler = views.table(df)
+    assert styler.data["slowdown"].dtype == float and styler.data["n"].dtype == "int64"
+    page = styler.to_html()
+    assert ">1.23<" in page and ">644<" in page and 'class="data row0 col1 vz-num"' in page.replace("  ", " ")
 
 
 def test_display_views(tmp_path):
-    from vizlib import functional, normalise
+    from vizlib import functional, tables as tables_mod
 
     ctx = notebook.setup("data/raw", str(tmp_path / "p"), "uml")
     tables = notebook.normalise_tables(ctx, n_boot=50)
     assert {p.name for p in (tmp_path / "p").glob("*.csv")} >= {"overhead.csv", "category_summary.csv"}
-    grid = notebook.summary_table(tables["category_summary"], environments=ctx.virtual)
-    assert list(grid.columns) == ["representative", "uml"] and list(grid.index)[0] == "cpu"
-    missing = notebook.missing_summary(tables["missing_metrics"], ctx)
-    assert missing["n"].sum() == len(notebook.for_environments(tables["missing_metrics"], ctx))
-    noisy = notebook.noisy_table(tables["overhead"], environments=ctx.virtual)
+    grid = views.summary_grid(tables["category_summary"], environments=ctx.virtual)
+    assert list(grid.index)[0] == "cpu" and ("uml", "slowdown") in grid.columns
+    assert grid[("uml", "slowdown")].dtype == float
+    summary = views.summary_table(tables["category_summary"], environments=ctx.virtual).to_html()
+    assert "not measured" not in summary and "uml" in summary
+    missing = views.missing_summary(tables["missing_metrics"], ctx.order)
+    assert missing["n"].sum() == len(ctx.select(tables["missing_metrics"]))
+    noisy = views.noisy_table(tables["overhead"], environments=ctx.virtual)
     assert set(noisy["environment"]) <= {"uml"} and noisy["cv_virtual"].notna().any()
-    func = notebook.functional_table(functional.load_functional(), ctx)
+    func = views.functional_table(functional.load_functional(), ctx.manifest, ctx.order)
     assert list(func.columns) == ["xen-pv", "xen-hvm", "kvm", "openvz"]
     assert func.loc["live migration", "openvz"].startswith("no")
     assert set(func.loc["measured here"]) == {"(none)"}
-    assert list(notebook.environments_table(ctx)["environment"]) == ["host", "uml"]
+    assert list(views.environments_table(ctx.manifest, ctx.order)["environment"]) == ["host", "uml"]
     # the tables 02 wrote are read back with their types
     again = notebook.load_tables(ctx)
     assert again["overhead"]["noisy"].dtype == bool and again["overhead"]["param"].dtype != float
     assert len(again["overhead"]) == len(tables["overhead"])
-    assert normalise.OVERHEAD == "overhead.csv"
+    assert tables_mod.ANALYSIS_FILES["overhead"] == "overhead.csv"

@@ -933,7 +933,7 @@ def test_seeded_mutation_over_lab_and_corpus_files(tmp_path, record_property):
     print(f"\nseeded mutation: {tried} mutants of {len(seeds)} files ({corpus_seeds} from the corpus), "
           f"{rejected} rejected with ParseError, {len(failures)} failures, {elapsed:.1f}s")
     record_property("mutants", tried)
-    assert tried >= 3000
+    assert tried >= 3000 and 0 < rejected < tried  # mutants that break files, and mutants that keep them
     assert not failures, "\n".join(failures[:10])
 
 
@@ -1000,11 +1000,3 @@ _LMBENCH_LINE = st.one_of(
 def test_hypothesis_lmbench_like_lines_only_raise_parse_error(lines, newline):
     data = newline.join(lines).encode("utf-8", "surrogatepass")
     assert check_properties(data, "lines", line_ops_only=False) is None
-
-
-def test_mutation_budget_is_at_least_3000_inputs():
-    """The count the issue asks for: seeded mutants + hypothesis examples (upper bounds for hypothesis)."""
-    total = SEEDED_MUTANTS + 400 + HYPOTHESIS_EXAMPLES + 300 + 300
-    print(f"\nmutated inputs per run: {SEEDED_MUTANTS} seeded + 400 line-level + up to "
-          f"{HYPOTHESIS_EXAMPLES + 600} hypothesis = {total}")
-    assert SEEDED_MUTANTS >= 3000

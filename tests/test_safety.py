@@ -211,9 +211,11 @@ def test_virtual_environment_whose_baseline_has_no_runs(tmp_path):
     out = tmp_path / "out"
     summary = ingest_mod.ingest(raw, out, jobs=1)
     assert summary.files == 2 and not summary.rejected and summary.per_env_values == {"vm": summary.values}
-    normalise = pytest.importorskip("vizlib.normalise", reason="vizlib.normalise not written yet")
-    tidy = normalise.load_tidy(out)
-    with pytest.raises(normalise.NormaliseError) as ei:
+    from vizlib import normalise, tables
+    from vizlib.errors import NormaliseError
+
+    tidy = tables.load_tidy(out)
+    with pytest.raises(NormaliseError) as ei:
         normalise.overhead(tidy, manifest_mod.load(raw))
     msg = str(ei.value)
     assert "'host'" in msg and "'vm'" in msg and "no runs" in msg
@@ -221,7 +223,7 @@ def test_virtual_environment_whose_baseline_has_no_runs(tmp_path):
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert "baseline 'host'" in res.stderr and "Traceback" not in res.stderr
-    assert not (out / normalise.OVERHEAD).exists()
+    assert not (out / tables.OVERHEAD).exists()
 
 
 # =====================================================================================================
@@ -317,7 +319,7 @@ def _html_outputs_of_notebook(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def hostile_report(tmp_path_factory):
-    report = pytest.importorskip("vizlib.report", reason="vizlib.report not written yet")
+    from vizlib import report
     tmp = tmp_path_factory.mktemp("hostile")
     raw = _hostile_raw(tmp)
     before = _raw_snapshot(raw)
@@ -381,8 +383,8 @@ def test_report_notebooks_hold_no_absolute_path(hostile_report):
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", ".hidden", "", "x y", "..", "/tmp/abs"])
 def test_report_names_that_are_paths_are_refused_before_anything_runs(name, tmp_path):
-    report = pytest.importorskip("vizlib.report", reason="vizlib.report not written yet")
-    from vizlib.cli import UsageError
+    from vizlib import report
+    from vizlib.errors import UsageError
 
     raw = _raw(tmp_path, {"host": PHYSICAL}, {"host/host.3": LAB})
     reports = tmp_path / "reports"
@@ -451,7 +453,7 @@ def test_papermill_execution_does_not_run_injected_parameters(tmp_path):
 
 def test_report_passes_hostile_parameters_as_data(tmp_path):
     """The suite's own runner, on a tiny notebook: hostile -p values arrive verbatim, execute nothing."""
-    report = pytest.importorskip("vizlib.report", reason="vizlib.report not written yet")
+    from vizlib import report
     nb = tmp_path / "01_tiny.ipynb"
     _tiny_notebook(nb, 'raw_dir: str = "data/raw"\nprocessed_dir: str = ""\n')
     raw = _raw(tmp_path, {"host": PHYSICAL}, {"host/host.3": LAB})

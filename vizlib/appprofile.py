@@ -37,6 +37,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from .errors import AppProfileError
+
 __all__ = [
     "AppProfileError",
     "StraceRow",
@@ -55,21 +57,6 @@ __all__ = [
     "unknown_syscalls",
     "operation_counts",
 ]
-
-
-class AppProfileError(ValueError):
-    """Input that cannot be trusted as a strace/time report.
-
-    The message always starts with ``"<source>, line <n>: "`` so a user can
-    find the offending line of what they pasted; ``source`` and ``lineno``
-    are also available as attributes.
-    """
-
-    def __init__(self, source: str, lineno: int, reason: str) -> None:
-        self.source = source
-        self.lineno = lineno
-        self.reason = reason
-        super().__init__(f"{source}, line {lineno}: {reason}")
 
 
 # ---------------------------------------------------------------------------

@@ -60,11 +60,6 @@ def write_text(path, text: str) -> None:
         fh.write(text)
 
 
-def write_bytes(path, data: bytes) -> None:
-    with open_atomic(path, "wb") as fh:
-        fh.write(data)
-
-
 def replace_dir(staging: Path, final: Path) -> None:
     """Put a completed ``staging`` folder at ``final``, replacing what was there.
 

@@ -135,10 +135,38 @@ def get(metric_id: str) -> Metric:
     raise KeyError(metric_id)
 
 
-def all_metrics() -> list[Metric]:
-    """Every fixed catalogue entry plus the select counts lmbench 2 and 3 print by default."""
-    extra = [get(f"select_{n}_{k}") for k in ("fd", "tcp") for n in (10, 100, 200, 250, 500)]
-    return sorted(list(METRICS.values()) + extra, key=lambda m: (CATEGORIES.index(m.category), m.id))
+# --- which param stands for a metric ------------------------------------------------------------
+
+# Series whose default is not their largest size: the smallest-file rates and the two-process,
+# no-working-set context switch that lmbench's own summary starts with.
+DEFAULT_PARAMS = {"ctx_switch": "2p/0K", "ctx_overhead": "0K", "fs_create": "0k", "fs_delete": "0k"}
+
+
+def size_key(param: str):
+    """Sort key of a param: numbers (sizes in MB) numerically, then other text by its numbers."""
+    try:
+        return (0, float(param))
+    except ValueError:
+        nums = re.findall(r"[\d.]+", param)
+        return (1, tuple(float(n) for n in nums if n.replace(".", "", 1).isdigit()), param)
+
+
+def representative_param(metric_id: str, params) -> str:
+    """The one param that stands for ``metric_id`` among the ``params`` measured: the suite's one rule.
+
+    Plain metrics: "" (their only value). Network metrics: "" (localhost). ``DEFAULT_PARAMS``
+    where measured. Size series (mmap latency, bandwidth sweeps): the largest size, the value
+    lmbench's own summary reports. ValueError when nothing was measured.
+    """
+    params = [str(p) for p in dict.fromkeys(params)]
+    if not params:
+        raise ValueError(f"{metric_id}: no params measured")
+    if "" in params or len(params) == 1:
+        return "" if "" in params else params[0]
+    special = DEFAULT_PARAMS.get(metric_id)
+    if special in params:
+        return special
+    return max(params, key=size_key)
 
 
 # --- single-value lines --------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """Command line: ``python -m vizlib <command>`` (also installed as ``vizlib``).
 
+A thin layer over the Python API, as papermill's CLI is over ``execute_notebook``: this module
+parses arguments, calls the API and prints; nothing else in vizlib prints or reads argv.
+
 Exit codes, the same for every command: 0 success; 1 some input was rejected or a run failed
-(after writing all that could be written); 2 a usage, manifest or parameter error (nothing written).
-Each command's work lives in its module; this file only parses arguments and maps errors to codes.
+(after writing all that could be written); 2 a usage, manifest, parameter or data error
+(nothing written).
 """
 
 from __future__ import annotations
@@ -10,21 +13,24 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 
 from . import paths
+from .errors import ReportError, VizlibError
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+_LIST_LIMIT = 20  # problems listed per kind; the rest are counted
+_PRINT_ENVIRONMENTS = 20
 
 
-class UsageError(Exception):
-    """A bad argument or parameter: exit 2, nothing written."""
-
+# --- parse ---------------------------------------------------------------------------------------
 
 def _cmd_parse(args) -> int:
     from . import catalogue
-    from .parser import ParseError, parse_file
+    from .errors import ParseError
+    from .parser import parse_file
 
     rows, status = [], EXIT_OK
     for name in args.files:
@@ -59,6 +65,8 @@ def _cmd_parse(args) -> int:
     return status
 
 
+# --- ingest --------------------------------------------------------------------------------------
+
 def _progress_printer(stream=sys.stderr):
     """Progress for long ingests: a line every 10% once there are more than 200 files."""
     state = {"next": 0.1}
@@ -71,31 +79,185 @@ def _progress_printer(stream=sys.stderr):
     return report
 
 
+def _print_ingest(s, out=sys.stdout) -> None:
+    """The ingest summary: counts first, then each problem with file:line."""
+    from .tables import ISSUES
+
+    ok = s.files - len(s.rejected)
+    print(f"ingested {ok} of {s.files} files from {s.raw_dir}: {s.values} values -> {s.out_dir}", file=out)
+    for env, n in s.per_env_values.items():
+        print(f"  {env}: {n} values", file=out)
+    print(f"noise lines skipped: {s.noise_lines}; unknown lines: {len(s.unknown)}; invalid values rejected: "
+          f"{len(s.invalid)}; rejected files: {len(s.rejected)}", file=out)
+    for title, items in (("rejected files", s.rejected), ("invalid values", s.invalid),
+                         ("unknown lines", s.unknown), ("duplicate files", s.duplicates)):
+        if items:
+            print(f"{title}:", file=out)
+            for item in items[:_LIST_LIMIT]:
+                print(f"  {item}", file=out)
+            if len(items) > _LIST_LIMIT:
+                print(f"  ... and {len(items) - _LIST_LIMIT} more (see {ISSUES})", file=out)
+
+
 def _cmd_ingest(args) -> int:
-    from .ingest import ingest, print_summary
+    from .ingest import ingest
 
     summary = ingest(args.raw, args.out, jobs=args.jobs, progress=_progress_printer())
-    print_summary(summary)
+    _print_ingest(summary)
     return summary.exit_code
 
 
+# --- normalise -----------------------------------------------------------------------------------
+
 def _cmd_normalise(args) -> int:
-    from . import normalise
+    """Write overhead.csv, missing_metrics.csv, sanity_checks.csv and category_summary.csv.
 
-    return normalise.cli(args)
+    The replicates themselves are not written: 2000 per metric and environment is tens of MB even
+    for the shipped runs, and ``normalise.bootstrap_replicates`` recomputes any subset from the
+    tidy table in well under a second, identically.
+    """
+    from . import manifest, normalise, tables
+    from .errors import UsageError
 
+    processed = Path(args.processed)
+    raw = Path(args.raw) if args.raw else paths.RAW
+    for name in (tables.TIDY, tables.RUNS):
+        if not (processed / name).is_file():
+            raise UsageError(f"{processed / name} not found: run `python -m vizlib ingest` first")
+    man = manifest.load(raw, check_folders=False)
+    result = normalise.normalise_all(tables.load_tidy(processed), tables.load_runs(processed), man)
+    tables.write_analysis(processed, result)
+
+    ov, sanity = result["overhead"], result["sanity_checks"]
+    print(f"normalised {ov['environment'].nunique()} virtual environments against their baselines: "
+          f"{len(ov)} slowdowns -> {processed / tables.OVERHEAD}")
+    print(f"  noisy (run-to-run CV > {normalise.NOISY_CV:.0%}): {int(ov['noisy'].sum())}; no interval (single run): "
+          f"{int(ov['note'].str.contains(normalise.NOTE_SINGLE_RUN, regex=False).sum())}; "
+          f"measured on one side only: {len(result['missing_metrics'])} (see {tables.MISSING})")
+    print(f"  sanity: {int((sanity['status'] == 'warning').sum())} warnings, "
+          f"{int((sanity['status'] == 'differs').sum())} header differences (see {tables.SANITY})")
+    for row in sanity[sanity["status"] == "warning"].itertuples():
+        print(f"  warning: {row.environment} vs {row.baseline}: {row.check}: {row.detail}")
+    summ = result["category_summary"]
+    groups = list(summ[summ["view"] == "representative"].groupby("environment", sort=False))
+    for env, g in groups[:_PRINT_ENVIRONMENTS]:
+        parts = ", ".join(f"{r.category} {r.slowdown:.3g}" for r in g.itertuples())
+        print(f"  {env}: slowdown {parts}")
+    if len(groups) > _PRINT_ENVIRONMENTS:
+        print(f"  ... and {len(groups) - _PRINT_ENVIRONMENTS} more environments (see {tables.SUMMARY})")
+    return EXIT_OK
+
+
+# --- report --------------------------------------------------------------------------------------
 
 def _cmd_report(args) -> int:
     from . import report
 
-    return report.cli(args)
+    try:
+        report.run_report(args.raw, name=args.name, parameters=[tuple(p) for p in (args.parameter or [])],
+                          reports_dir=args.reports_dir or paths.REPORTS)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
+# --- estimate ------------------------------------------------------------------------------------
+
+def _fmt(x, spec: str) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def _read_profile(strace: Path, time_v: Path | None):
+    from . import count_model
+    from .errors import UsageError
+
+    texts = []
+    for p in (strace, time_v):
+        if p is None:
+            texts.append(None)
+            continue
+        try:
+            texts.append(Path(p).read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            raise UsageError(f"cannot read {p}: {exc.strerror or exc}") from None
+    return count_model.read_profile(texts[0], texts[1], strace_source=str(strace),
+                                    time_v_source=str(time_v) if time_v else "<time -v>")
 
 
 def _cmd_estimate(args) -> int:
-    from . import model
+    """One row per virtual environment: the share-based estimate for ``--mix`` (default
+    ``mix.DEFAULT_MIX``) or the count-based one for ``--strace`` [``--time-v``]. ``--format csv``
+    prints the CSV on stdout (share-based: exactly ``ESTIMATE_COLUMNS``) and notes on stderr."""
+    import pandas as pd
 
-    return model.cli(args)
+    from . import inputs as inputs_mod, mix as mix_mod, share_model, stats, tables
+    from .errors import MixError, UsageError
+    from .views import CAVEAT
 
+    if args.strace is not None and args.mix:
+        raise UsageError("--mix and --strace are two different estimates (shares vs measured counts); pass one")
+    if args.time_v is not None and args.strace is None:
+        raise UsageError("--time-v adds times to a count-based estimate: pass --strace FILE too")
+    mix = None
+    if args.strace is None:
+        try:
+            mix = mix_mod.resolve_mix(args.mix or mix_mod.DEFAULT_MIX)
+        except MixError as exc:
+            raise UsageError(f"bad --mix: {exc}") from None
+    profile = _read_profile(args.strace, args.time_v) if args.strace is not None else None
+    # command-line paths are relative to the shell's working directory, not the project root
+    inputs = inputs_mod.load_inputs(Path(args.processed).resolve(), Path(args.raw).resolve() if args.raw else None)
+
+    csv_mode = args.format == "csv"
+    out, footer_out = sys.stdout, (sys.stderr if csv_mode else sys.stdout)
+    footer: list[str] = []
+    level = f"{stats.CI_LEVEL:.0%}"
+    if profile is None:
+        res = share_model.evaluate(inputs.prepared()[1], mix)
+        reps = ", ".join(f"{c}={m} {p if p is not None else '(largest size on both sides)'}".rstrip()
+                         for c, (m, p) in inputs.representatives.items())
+        footer += [f"mix: {mix_mod.format_mix(mix)}", f"representatives: {reps}"]
+        if csv_mode:
+            res[list(tables.ESTIMATE_COLUMNS)].to_csv(out, index=False, lineterminator="\n")
+        else:
+            print(pd.DataFrame({
+                "environment": res["environment"], "baseline": res["baseline"],
+                "relative_time": [_fmt(x, ".3f") for x in res["relative_time"]],
+                "overhead_pct": [_fmt(x, "+.1f") for x in res["overhead_pct"]],
+                "ci_low": [_fmt(x, ".3f") for x in res["ci_low"]],
+                "ci_high": [_fmt(x, ".3f") for x in res["ci_high"]],
+                "largest_category": res["largest_category"],
+            }).to_string(index=False), file=out)
+            footer.append("relative_time = sum(share x slowdown of the category's lmbench metric); "
+                          f"ci = {level} bootstrap interval of relative_time over the runs")
+    else:
+        res = inputs.count_estimate(profile)
+        if csv_mode:
+            res.to_csv(out, index=False, lineterminator="\n")
+        else:
+            print(pd.DataFrame({
+                "environment": res["environment"], "baseline": res["baseline"],
+                "added_s": [_fmt(x, ".6f") for x in res["added_seconds"]],
+                "ci_low_s": [_fmt(x, ".6f") for x in res["ci_low_s"]],
+                "ci_high_s": [_fmt(x, ".6f") for x in res["ci_high_s"]],
+                "elapsed_+%": [_fmt(x, "+.1f") for x in res["elapsed_increase_pct"]],
+                "cpu_+%": [_fmt(x, "+.1f") for x in res["cpu_increase_pct"]],
+                "largest_metric": res["largest_metric"],
+            }).to_string(index=False), file=out)
+            footer.append(f"added_s = sum(count x (virtual - baseline latency)); ci = {level} bootstrap interval")
+        footer.append("counted operations: " + ", ".join(f"{m}={n}" for m, n in profile.counts.items()))
+        if profile.unknown_syscalls:
+            footer.append(f"syscalls with no lmbench counterpart (not counted, {profile.unknown_calls} of "
+                          f"{profile.total_calls} calls): {', '.join(profile.unknown_syscalls)}")
+    footer += [f"note: {r.environment}: {r.note}" for r in res.itertuples(index=False) if r.note]
+    footer.append(CAVEAT)
+    for line in footer:
+        print(line, file=footer_out)
+    return EXIT_OK
+
+
+# --- the parser ----------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="vizlib", description=__doc__.split("\n")[0])
@@ -115,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("normalise", help="baseline-matched slowdowns -> overhead.csv")
     p.add_argument("--processed", type=Path, default=paths.PROCESSED, help="folder with the ingest tables")
     p.add_argument("--raw", type=Path, default=None, help="raw folder whose manifest names the baselines "
-                   "(default: the one recorded by ingest, else data/raw)")
+                   "(default data/raw)")
     p.set_defaults(func=_cmd_normalise)
 
     p = sub.add_parser("report", help="run the notebooks as a batch report into reports/NAME/")
@@ -139,12 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .manifest import ManifestError
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, ManifestError) as exc:
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except VizlibError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

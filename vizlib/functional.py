@@ -2,7 +2,7 @@
 
 The source article's order: architecture and guest OS are mandatory and come first, then the
 fault-impact level the service can tolerate, then extra functions such as live migration, and
-only then performance. ``filter_products`` applies the requirements in that order to the
+only then performance. ``check_products`` applies the requirements in that order to the
 functional table (``vizlib/data/functional_comparison.csv``, facts of the 2009 source as data;
 see its ``.md`` for columns and sources). ``rank_environments`` joins the measured environments
 to the table through the manifest's ``technology`` key and ranks those that meet the
@@ -21,9 +21,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["ARCHITECTURES", "GUEST_OS", "FunctionalDataError", "load_functional", "check_products",
-           "filter_products", "rank_environments", "step_view", "STEPS", "STATUS_MEETS", "STATUS_EXCLUDED",
-           "STATUS_NO_DATA"]
+from .errors import FunctionalDataError, UsageError
+
+__all__ = ["ARCHITECTURES", "GUEST_OS", "load_functional", "check_products", "check_step", "rank_environments", "STEPS",
+           "STATUS_MEETS", "STATUS_EXCLUDED", "STATUS_NO_DATA"]
 
 ARCHITECTURES = ("x86", "x86_64", "ia64", "ppc")
 GUEST_OS = {
@@ -48,10 +49,6 @@ STATUS_NO_DATA = "no functional data"
 # data" message for orientation only (DESIGN.md: the lab's container is the OpenVZ analogue,
 # UML the closest Xen-PV analogue, QEMU TCG full virtualization without hardware help).
 _CLOSEST = {"container": "openvz", "uml": "xen-pv", "qemu-tcg": "kvm or xen-hvm, but without hardware help"}
-
-
-class FunctionalDataError(ValueError):
-    """The functional table is malformed (a bad value or a missing column)."""
 
 
 def load_functional(path=None) -> pd.DataFrame:
@@ -92,9 +89,9 @@ def load_functional(path=None) -> pd.DataFrame:
 
 def _check_args(arch, guest_os):
     if arch is not None and arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)} (or None)")
+        raise UsageError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)} (or None)")
     if guest_os is not None and guest_os not in GUEST_OS:
-        raise ValueError(f"unknown guest OS {guest_os!r}; choose one of {', '.join(GUEST_OS)} (or None): "
+        raise UsageError(f"unknown guest OS {guest_os!r}; choose one of {', '.join(GUEST_OS)} (or None): "
                          "'linux' = Linux in general, 'linux-pv' = a paravirtualization-enabled Linux")
 
 
@@ -142,79 +139,25 @@ def check_products(functional_df: pd.DataFrame, arch: str | None = None, guest_o
     return df
 
 
-def filter_products(functional_df: pd.DataFrame, arch: str | None = None, guest_os: str | None = None,
-                    need_fault_isolation: bool = False, need_live_migration: bool = False) -> pd.DataFrame:
-    """The rows that meet every requirement (with ``check_products``' extra columns).
-
-    ``arch``: one of ``ARCHITECTURES``; ``guest_os``: one of ``GUEST_OS`` (``linux`` = Linux in
-    general, ``linux-pv`` = a paravirtualization-enabled Linux, ``windows``);
-    ``need_fault_isolation``: a guest OS failure must have limited impact on other guests;
-    ``need_live_migration``: a running guest must be movable to another host.
-    """
-    checked = check_products(functional_df, arch, guest_os, need_fault_isolation, need_live_migration)
-    return checked[checked["meets"]].reset_index(drop=True)
-
-
 STEPS = ("architecture and guest OS", "fault isolation", "live migration")
 
 
-def step_view(functional_df: pd.DataFrame, step: int, arch: str | None = None, guest_os: str | None = None,
-              need_fault_isolation: bool = False, need_live_migration: bool = False) -> pd.DataFrame:
-    """Step ``step`` (1-3) of the source's selection order as a readable table, one row per technology.
-
-    Requirements apply cumulatively: step 1 architecture and guest OS, step 2 adds fault
-    isolation, step 3 adds live migration. Shows the aspects of the step, whether each product
-    still qualifies, why not, and caveats.
-    """
+def check_step(functional_df: pd.DataFrame, step: int, arch: str | None = None, guest_os: str | None = None,
+               need_fault_isolation: bool = False, need_live_migration: bool = False) -> pd.DataFrame:
+    """``check_products`` with the requirements of the source's steps 1 to ``step`` only: step 1
+    architecture and guest OS, step 2 adds fault isolation, step 3 adds live migration."""
     if step not in (1, 2, 3):
-        raise ValueError("step is 1 (architecture and guest OS), 2 (fault isolation) or 3 (live migration)")
-    checked = check_products(functional_df, arch, guest_os, need_fault_isolation and step >= 2,
-                             need_live_migration and step >= 3)
-    out = pd.DataFrame({"technology": checked["technology"], "product": checked["product"]})
-    if step == 1:
-        out["architectures"] = [a.replace(";", ", ") + (f" ({n})" if n else "")
-                                for a, n in zip(checked["architectures"], checked["architectures_note"])]
-        out["Intel VT / AMD SVM needed"] = checked["hw_virt_required"]
-        out["guests"] = [", ".join(k for k, col in (("Linux in general", "guest_linux_any"),
-                                                     ("paravirtualized Linux", "guest_linux_pv"),
-                                                     ("Windows " + r["guest_windows_min"] + "+", "guest_windows"))
-                                   if r[col] == "yes") for r in checked.to_dict("records")]
-    elif step == 2:
-        out["impact of a guest OS failure"] = [f"{v} ({n})" if n else v for v, n in
-                                               zip(checked["fault_isolation"], checked["fault_isolation_note"])]
-    else:
-        out["live migration"] = [f"{v} ({n})" if n else v for v, n in
-                                 zip(checked["live_migration"], checked["live_migration_note"])]
-    out["still qualifies"] = np.where(checked["meets"], "yes", "no")
-    out["why not"] = checked["reason"]
-    out["caveats"] = checked["caveats"]
-    return out.set_index("technology")
+        raise UsageError("step is 1 (architecture and guest OS), 2 (fault isolation) or 3 (live migration)")
+    return check_products(functional_df, arch, guest_os, need_fault_isolation and step >= 2,
+                          need_live_migration and step >= 3)
 
 
-def _environments(manifest_envs) -> list[tuple[str, str]]:
-    """(name, technology) of the virtual environments, from a Manifest, Environments, a mapping or a frame."""
-    if hasattr(manifest_envs, "virtual"):
-        return [(e.name, e.technology) for e in manifest_envs.virtual()]
-    if isinstance(manifest_envs, pd.DataFrame):
-        return list(manifest_envs[["environment", "technology"]].itertuples(index=False, name=None))
-    if isinstance(manifest_envs, Mapping):
-        return list(manifest_envs.items())
-    out = []
-    for e in manifest_envs:
-        if getattr(e, "is_virtual", True):
-            out.append((e.name, e.technology))
-    return out
-
-
-def rank_environments(manifest_envs, functional_df: pd.DataFrame, estimate_df: pd.DataFrame, *,
-                      all_functional: pd.DataFrame | None = None) -> pd.DataFrame:
+def rank_environments(technologies: Mapping[str, str], checked: pd.DataFrame, estimate_df: pd.DataFrame) -> pd.DataFrame:
     """Join measured environments to products and rank those that meet the requirements.
 
-    ``manifest_envs``: a ``Manifest`` (its virtual environments), Environments, or a mapping
-    name -> technology. ``functional_df``: the rows that meet the requirements
-    (``filter_products``), or ``check_products``' output (its ``meets``/``reason`` are used).
-    ``estimate_df``: ``vizlib.model.estimate`` output. ``all_functional``: the full table, to tell
-    "excluded by a requirement" from "no functional data" (default: the shipped table).
+    ``technologies``: virtual environment name -> manifest technology. ``checked``:
+    ``check_products`` output over the whole functional table. ``estimate_df``:
+    ``share_model.evaluate`` output.
 
     One row per virtual environment: ``environment, technology, product, status, reason,
     relative_time, overhead_pct, ci_low, ci_high, largest_category, rank``. ``status`` is
@@ -222,17 +165,12 @@ def rank_environments(manifest_envs, functional_df: pd.DataFrame, estimate_df: p
     ``excluded`` (``reason`` names the requirement) or ``no functional data`` (shown with its
     estimate, never ranked). Rows come in that order.
     """
-    full = load_functional() if all_functional is None else all_functional
-    known = dict(zip(full["technology"], full["product"]))
-    if "meets" in functional_df.columns:
-        passing = set(functional_df.loc[functional_df["meets"], "technology"])
-        why = dict(zip(functional_df["technology"], functional_df["reason"]))
-    else:
-        passing = set(functional_df["technology"])
-        why = {}
+    known = dict(zip(checked["technology"], checked["product"]))
+    passing = set(checked.loc[checked["meets"], "technology"])
+    why = dict(zip(checked["technology"], checked["reason"]))
     est = estimate_df.set_index("environment")
     rows = []
-    for name, tech in _environments(manifest_envs):
+    for name, tech in technologies.items():
         e = est.loc[name] if name in est.index else None
         rec = {"environment": name, "technology": tech, "product": known.get(tech, "")}
         for col in ("relative_time", "overhead_pct", "ci_low", "ci_high"):

@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -30,18 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import atomic, catalogue, manifest as manifest_mod
-from .parser import MAX_FILE_BYTES, META_COLUMNS, ParseError, parse_bytes
-from .parser import _too_big as too_big
-
-TIDY = "lmbench_tidy.csv"
-RUNS = "lmbench_runs.csv"
-ISSUES = "ingest_issues.csv"
-
-TIDY_COLUMNS = ("environment", "run", "line", "metric", "param", "value", "unit", "category", "direction",
-                "low_precision", "note")
-RUNS_COLUMNS = ("environment", "run", "status", "format", "sha256", "bytes", "values", "noise_lines",
-                "unknown_lines", "invalid_lines") + META_COLUMNS
-ISSUE_COLUMNS = ("environment", "run", "line", "kind", "reason", "text")
+from .errors import ParseError
+from .parser import MAX_FILE_BYTES, META_COLUMNS, parse_bytes
+from .parser import _too_big as too_big  # TODO public
+from .tables import ISSUE_COLUMNS, ISSUES, RUNS, RUNS_COLUMNS, TIDY, TIDY_COLUMNS
 
 PARALLEL_MIN_FILES = 300  # below this, starting worker processes (~90 ms CPU each) costs more than it saves
 
@@ -304,21 +295,3 @@ def _account(res: FileResult, tidy, summary: IngestSummary, seen_hash: dict, run
             summary.noise_lines += 1
         elif kind == "decode":
             summary.decode_replaced += 1
-
-
-def print_summary(s: IngestSummary, out=sys.stdout, limit: int = 20) -> None:
-    """The human summary the CLI prints: counts first, then each problem with file:line."""
-    ok = s.files - len(s.rejected)
-    print(f"ingested {ok} of {s.files} files from {s.raw_dir}: {s.values} values -> {s.out_dir}", file=out)
-    for env, n in s.per_env_values.items():
-        print(f"  {env}: {n} values", file=out)
-    print(f"noise lines skipped: {s.noise_lines}; unknown lines: {len(s.unknown)}; invalid values rejected: "
-          f"{len(s.invalid)}; rejected files: {len(s.rejected)}", file=out)
-    for title, items in (("rejected files", s.rejected), ("invalid values", s.invalid),
-                         ("unknown lines", s.unknown), ("duplicate files", s.duplicates)):
-        if items:
-            print(f"{title}:", file=out)
-            for item in items[:limit]:
-                print(f"  {item}", file=out)
-            if len(items) > limit:
-                print(f"  ... and {len(items) - limit} more (see {ISSUES})", file=out)

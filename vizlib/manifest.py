@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ManifestError
+
 MANIFEST_NAME = "environments.toml"
 
 # The technology vocabulary. Functional data and literature references are matched on these.
@@ -30,14 +32,6 @@ TECHNOLOGIES = {
 }
 KINDS = ("physical", "virtual")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
-
-
-class ManifestError(ValueError):
-    """The manifest or the raw folder layout is wrong; nothing is written."""
-
-    def __init__(self, path, line: int, reason: str):
-        self.path, self.line, self.reason = str(path), line, reason
-        super().__init__(f"{path}:{line}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -63,9 +57,6 @@ class Manifest:
 
     def physical(self) -> list[Environment]:
         return [e for e in self.environments.values() if not e.is_virtual]
-
-    def baseline_of(self, name: str) -> str | None:
-        return self.environments[name].baseline
 
 
 def display_order(manifest=None, environments=None, *, present=None) -> list[str]:

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from . import catalogue
 from .catalogue import HIGHER, Metric
+from .errors import ParseError
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # real results files are 10-60 KB; this guards memory
 MAX_LINE_CHARS = 64 * 1024  # longest real lines are overlay [mount: ...] lines of ~1 KB
@@ -40,14 +41,6 @@ HEADER_KEYS = {  # results-file header key -> runs-table column
     "PROCESSORS": "processors",
 }
 META_COLUMNS = ("uname", "kernel_release", "os", "mhz", "hostname", "lmbench_version", "date", "mb", "processors")
-
-
-class ParseError(ValueError):
-    """A whole file cannot be read as lmbench output. ``line`` is 0 when no line is to blame."""
-
-    def __init__(self, source: str, line: int, reason: str):
-        self.source, self.line, self.reason = source, line, reason
-        super().__init__(f"{source}:{line}: {reason}")
 
 
 class Value(NamedTuple):  # a NamedTuple, not a dataclass: hundreds of thousands are made per fleet

@@ -11,25 +11,27 @@ Axes-level functions (draw into ``ax``, return it):
 - ``slowdown_plot``: direction-aware slowdown of many metrics for every virtual environment,
   a dot plot grouped by category, intervals as error bars, noisy metrics hollow;
 - ``category_plot``: the representative slowdown of each OS-operation category;
-- ``literature_plot``: Barham et al. 2003's ratios beside measured slowdowns of the same technology.
+- ``literature_plot``: Barham et al. 2003's ratios beside measured slowdowns of the same technology;
+- ``estimate_plot``: expected relative run time per environment with its interval;
+- ``sensitivity_plot``: relative run time as one category's share goes from 0 to 100 %.
 
-Figure-level wrappers: ``source_figures`` (the source article's four items, one figure each) and
-``literature_figure`` (one panel per paper system).
+Figure-level wrappers: ``source_figures`` (the source article's four items, one figure each),
+``literature_figure`` (one panel per paper system) and ``estimate_figure`` (estimate and
+sensitivity side by side). ``EstimateArtists`` and ``SensitivityArtists`` keep their handles so the
+live explorer can move bars and lines in place instead of redrawing.
 
 Environments: every function takes ``environments`` (names, None = all) and, where it helps,
 ``manifest`` (``vizlib.manifest.Manifest``) for the order "baseline, then its virtual
 environments, then the next baseline group" and for stable colours: baselines grey, virtual
 environments from the colour-blind palette in manifest order.
 
-Which metrics the all-metrics plot shows: by default one representative param per metric family
-(``representative_param``): the largest size of a size series (what lmbench's own summary
-prints), localhost for network metrics, ``2p/0K`` for context switches and ``0k`` for file
-create/delete; plain metrics have one value anyway. Callers pick others with ``metrics``.
+Which metrics the all-metrics plot shows: by default one param per metric, the catalogue's rule
+(``catalogue.representative_param``). Callers pick others with ``metrics``.
 """
 
 from __future__ import annotations
 
-import re
+import math
 import textwrap
 from dataclasses import dataclass
 
@@ -40,6 +42,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
 
 from . import catalogue
 from .manifest import display_order
@@ -79,68 +82,16 @@ def _virtual_order(data, manifest, environments, env_col="environment"):
 
 # --- metric selection ---------------------------------------------------------------------------
 
-_SPECIAL_PARAM = {"ctx_switch": "2p/0K", "ctx_overhead": "0K", "fs_create": "0k", "fs_delete": "0k"}
-
-
-def _size_key(param: str):
-    try:
-        return (0, float(param))
-    except ValueError:
-        nums = re.findall(r"[\d.]+", param)
-        return (1, tuple(float(n) for n in nums if n.replace(".", "", 1).isdigit()), param)
-
-
-def representative_param(metric: str, params) -> str:
-    """The one param that stands for ``metric`` by default, chosen from the ``params`` measured.
-
-    Plain metrics: "" (their only value). ``ctx_switch`` 2p/0K, ``ctx_overhead`` 0K, file
-    create/delete 0k (the smallest-file rates lmbench's summary starts with); network metrics
-    "" (localhost); size series (mmap latency, bandwidth sweeps): the largest size, which is the
-    value lmbench's own summary reports. Falls back to the largest param in natural order.
-    """
-    params = [str(p) for p in dict.fromkeys(params)]
-    if not params:
-        raise ValueError(f"{metric}: no params measured")
-    if "" in params or len(params) == 1:
-        return "" if "" in params else params[0]
-    special = _SPECIAL_PARAM.get(metric)
-    if special in params:
-        return special
-    return max(params, key=_size_key)
-
-
-def parse_metric_list(text) -> list[tuple[str, str | None]]:
-    """``"pagefault, mmap_latency@0.524288, ctx_switch@*"`` -> [(metric, param or None), ...].
-
-    ``None`` as param means "the representative param"; ``metric@*`` means every param. Unknown
-    metric ids raise ValueError naming them.
-    """
-    if text is None:
-        return []
-    items = text if isinstance(text, (list, tuple)) else [s for s in str(text).split(",") if s.strip()]
-    out, unknown = [], []
-    for item in items:
-        metric, param = (item if isinstance(item, tuple) else (*item.strip().split("@", 1), None)[:2])
-        metric = metric.strip()
-        try:
-            catalogue.get(metric)
-        except KeyError:
-            unknown.append(metric)
-        out.append((metric, None if param is None else str(param).strip()))
-    if unknown:
-        raise ValueError(f"unknown metric id(s): {', '.join(unknown)} (see vizlib.catalogue)")
-    return out
-
-
 def select_metrics(overhead: pd.DataFrame, metrics=None, *, metric="metric", param="param") -> pd.DataFrame:
     """Rows of ``overhead`` for the chosen metrics.
 
-    ``metrics``: None = every metric at its representative param; otherwise what
-    ``parse_metric_list`` accepts (a comma-separated string or a list of ids / (id, param)).
+    ``metrics``: None = every metric at its representative param (``catalogue.representative_param``);
+    otherwise (metric, param) pairs, param None for the representative one and "*" for every param
+    (``vizlib.notebook.parse_metric_list`` reads them from the notebook parameter).
     """
     df = overhead.copy()
     df[param] = df[param].fillna("").astype(str)
-    wanted = parse_metric_list(metrics) if metrics else [(m, None) for m in dict.fromkeys(df[metric])]
+    wanted = list(metrics) if metrics else [(m, None) for m in dict.fromkeys(df[metric])]
     keep = np.zeros(len(df), dtype=bool)
     for m, p in wanted:
         rows = (df[metric] == m).to_numpy()
@@ -149,7 +100,7 @@ def select_metrics(overhead: pd.DataFrame, metrics=None, *, metric="metric", par
         if p == "*":
             keep |= rows
         else:
-            chosen = representative_param(m, df.loc[rows, param]) if p is None else p
+            chosen = catalogue.representative_param(m, df.loc[rows, param]) if p is None else p
             keep |= rows & (df[param] == chosen).to_numpy()
     return df[keep]
 
@@ -157,8 +108,17 @@ def select_metrics(overhead: pd.DataFrame, metrics=None, *, metric="metric", par
 # --- shared drawing helpers -------------------------------------------------------------------
 
 def _want_log(values) -> bool:
+    """The suite's one log-scale rule: switch once what is drawn spans more than ``LOG_SPAN`` x."""
     v = np.asarray([x for x in values if x is not None and np.isfinite(x) and x > 0], dtype=float)
     return v.size > 1 and v.max() / v.min() > LOG_SPAN
+
+
+def _palette(names, palette=None) -> dict:
+    """``palette`` (a name -> colour mapping, e.g. ``environment_palette(manifest)``) for ``names``,
+    else colours from ``environment_palette`` in the order given."""
+    if palette is None:
+        return environment_palette(None, names)
+    return {n: palette.get(n, "#4c72b0") for n in names}
 
 
 def _direction_text(direction: str) -> str:
@@ -274,7 +234,7 @@ def item_values(tidy: pd.DataFrame, *, metric: str, param: str | None = None, en
     if param is None:
         per_env = [set(g) for _, g in rows.groupby(env_col)[param_col]]
         common = set.intersection(*per_env) if per_env else set()
-        param = representative_param(metric, sorted(common) if common else rows[param_col].unique())
+        param = catalogue.representative_param(metric, sorted(common) if common else rows[param_col].unique())
     return rows[rows[param_col] == param], param
 
 
@@ -557,4 +517,188 @@ def literature_figure(comparison: pd.DataFrame, *, systems=None, environments=No
     for ax, system in zip(axes[0], systems):
         literature_plot(comparison, system=system, environments=environments, manifest=manifest, ax=ax)
     fig.suptitle(f"Published ratios, {LITERATURE_LABEL}, beside measured slowdowns", fontsize=11, fontweight="bold")
+    return fig
+
+
+# --- the overhead estimate --------------------------------------------------------------------------------------
+#
+# Each chart is drawn by a small artist class that keeps its handles, so the live explorer can
+# move bars, intervals, labels and lines in place (no new ticks, no new axes) when only numbers
+# change; ``update`` returns False when the structure changed (other environments, a scale
+# switching between linear and log) and the caller redraws from scratch.
+
+
+def _finite_positive(values) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(v) and v > 0]
+
+
+class EstimateArtists:
+    def __init__(self, ax: Axes, df: pd.DataFrame, measured, palette):
+        self.ax = ax
+        self.names = list(df["environment"])
+        pal = _palette(self.names, palette)
+        rel, lo, hi = (df[c].to_numpy(float) for c in ("relative_time", "ci_low", "ci_high"))
+        self.ok = np.isfinite(rel)
+        self.iv = self.ok & np.isfinite(lo) & np.isfinite(hi)
+        self.has_measured = bool(measured)
+        self.log = self._want_log(rel, lo, hi, measured)
+        y = np.arange(len(self.names))
+        if self.log:
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_locator(NullLocator())
+        # bars start at 1 (the baseline) and end at the estimate: their length is the overhead
+        self.bars = ax.barh(y, np.where(self.ok, rel - 1.0, 0), left=1.0, color=[pal[n] for n in self.names],
+                            height=0.55, zorder=2)
+        self.ci = ax.hlines(y[self.iv], lo[self.iv], hi[self.iv], color="black", linewidth=1.2, zorder=3)
+        self.caps = ax.plot(np.r_[lo[self.iv], hi[self.iv]], np.r_[y[self.iv], y[self.iv]], linestyle="none",
+                            marker="|", markersize=9, color="black", zorder=3)[0]
+        ax.axvline(1.0, color="0.3", linestyle="--", linewidth=1, zorder=1)
+        self.measured_line = None
+        if self.has_measured:
+            self.measured_line = ax.axvline(measured, color="#d62728", linewidth=1.5, zorder=4,
+                                            label=f"measured {measured:.2f}\u00d7")
+            ax.legend(loc="lower right", fontsize=8, frameon=False)
+        self.labels = [ax.annotate("", (1.0, yi), xytext=(6, 0), textcoords="offset points", va="center",
+                                   fontsize=8, zorder=5) for yi in y]
+        ax.set_yticks(y, self.names)
+        ax.set_ylim(max(len(self.names), 1) - 0.5, -0.5)
+        ax.set_xlabel("expected relative run time (virtual / baseline)" + (", log scale" if self.log else ""))
+        ax.set_title("Estimated run time vs baseline (95% interval)", fontsize=10)
+        ax.grid(axis="x", alpha=0.3, zorder=0)
+        ax.grid(axis="y", visible=False)
+        self._set_numbers(rel, lo, hi, measured)
+
+    @staticmethod
+    def _want_log(rel, lo, hi, measured) -> bool:
+        return _want_log(list(rel) + list(lo) + list(hi) + [1.0] + ([measured] if measured else []))
+
+    def _set_numbers(self, rel, lo, hi, measured):
+        for bar, r, k in zip(self.bars, rel, self.ok):
+            bar.set_width(r - 1.0 if k else 0)
+        y = np.arange(len(self.names))
+        self.ci.set_segments([[(a, yi), (b, yi)] for a, b, yi in zip(lo[self.iv], hi[self.iv], y[self.iv])])
+        self.caps.set_data(np.r_[lo[self.iv], hi[self.iv]], np.r_[y[self.iv], y[self.iv]])
+        right = np.where(self.iv, np.fmax(rel, hi), rel)
+        for lab, r, k, yi, x in zip(self.labels, rel, self.ok, y, right):
+            lab.xy = (x if k else 1.0, yi)
+            lab.set_text(f"{r:.2f}\u00d7" if k else "n/a (see note)")
+        if self.measured_line is not None:
+            self.measured_line.set_xdata([measured, measured])
+            self.measured_line.set_label(f"measured {measured:.2f}\u00d7")
+        vals = _finite_positive(list(rel[self.ok]) + list(lo[self.iv]) + list(hi[self.iv]) + [1.0]
+                                + ([measured] if measured else []))
+        lo_x, hi_x = min(vals), max(vals)
+        self.ax.set_xlim((lo_x / 1.5, hi_x * 4.0) if self.log else (min(0.0, lo_x), hi_x * 1.3))
+
+    def update(self, df: pd.DataFrame, measured) -> bool:
+        rel, lo, hi = (df[c].to_numpy(float) for c in ("relative_time", "ci_low", "ci_high"))
+        ok = np.isfinite(rel)
+        iv = ok & np.isfinite(lo) & np.isfinite(hi)
+        if (list(df["environment"]) != self.names or not np.array_equal(ok, self.ok)
+                or not np.array_equal(iv, self.iv) or bool(measured) != self.has_measured
+                or self._want_log(rel, lo, hi, measured) != self.log):
+            return False
+        self._set_numbers(rel, lo, hi, measured)
+        return True
+
+
+class SensitivityArtists:
+    def __init__(self, ax: Axes, df: pd.DataFrame, current_share, palette):
+        self.ax = ax
+        self.names = list(dict.fromkeys(df["environment"]))
+        self.category = df["category"].iat[0] if len(df) else ""
+        self.pal = _palette(self.names, palette)
+        self.log = self._want_log(df)
+        if self.log:
+            ax.set_yscale("log")
+            ax.yaxis.set_minor_locator(NullLocator())
+        self.lines = {}
+        self.bands = {}
+        for name in self.names:
+            self.lines[name] = ax.plot([], [], color=self.pal[name], label=name, linewidth=1.8)[0]
+        ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1)
+        self.share_line = ax.axvline(0 if current_share is None else current_share * 100, color="0.5", linewidth=1,
+                                     linestyle=":", visible=current_share is not None)
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(f"share of {self.category} in run time (%), other shares rescaled")
+        ax.set_ylabel("relative run time")
+        ax.set_title(f"Sensitivity to the {self.category} share", fontsize=10)
+        ax.grid(alpha=0.3)
+        if self.names:
+            ax.legend(fontsize=8, frameon=False)
+        self._set_numbers(df, current_share)
+
+    @staticmethod
+    def _want_log(df) -> bool:
+        return _want_log(list(df["relative_time"]) + [1.0])
+
+    def _set_numbers(self, df, current_share):
+        vals = [1.0]
+        for name in self.names:
+            g = df[df["environment"] == name]
+            x = g["share"].to_numpy(float) * 100
+            r = g["relative_time"].to_numpy(float)
+            self.lines[name].set_data(x, r)
+            old = self.bands.pop(name, None)
+            if old is not None:
+                old.remove()
+            lo, hi = g["ci_low"].to_numpy(float), g["ci_high"].to_numpy(float)
+            band = np.isfinite(lo) & np.isfinite(hi)
+            if band.any():
+                self.bands[name] = self.ax.fill_between(x[band], lo[band], hi[band], color=self.pal[name], alpha=0.2,
+                                                        linewidth=0)
+                vals += list(lo[band]) + list(hi[band])
+            vals += list(r[np.isfinite(r)])
+        if current_share is not None:
+            self.share_line.set_xdata([current_share * 100] * 2)
+        vals = _finite_positive(vals)
+        lo_y, hi_y = min(vals), max(vals)
+        self.ax.set_ylim((lo_y / 1.3, hi_y * 1.3) if self.log else (min(0.0, lo_y), hi_y * 1.08))
+
+    def update(self, df: pd.DataFrame, current_share) -> bool:
+        names = list(dict.fromkeys(df["environment"]))
+        cat = df["category"].iat[0] if len(df) else ""
+        if names != self.names or cat != self.category or self._want_log(df) != self.log:
+            return False
+        self._set_numbers(df, current_share)
+        return True
+
+
+def estimate_plot(estimate_df: pd.DataFrame, *, environments=None, measured: float | None = None, palette=None,
+                  ax: Axes | None = None) -> Axes:
+    """Horizontal bars of ``relative_time`` per environment with the 95 % interval as error bars.
+
+    A dashed line marks 1 (as fast as the baseline); ``measured`` (> 0) adds a line for a
+    slowdown the user measured with the real application. Log scale when values span more than
+    ``LOG_SPAN``x. Environments without an estimate are listed with "n/a".
+    """
+    if ax is None:
+        ax = Figure(figsize=(6, 3)).subplots()
+    df = estimate_df if environments is None else estimate_df[estimate_df["environment"].isin(list(environments))]
+    EstimateArtists(ax, df, measured if measured and measured > 0 else None, palette)
+    return ax
+
+
+def sensitivity_plot(sens_df: pd.DataFrame, *, environments=None, current_share: float | None = None, palette=None,
+                     ax: Axes | None = None) -> Axes:
+    """Relative run time per environment as one category's share goes 0 -> 100 %, interval as a band."""
+    if ax is None:
+        ax = Figure(figsize=(6, 3)).subplots()
+    df = sens_df if environments is None else sens_df[sens_df["environment"].isin(list(environments))]
+    SensitivityArtists(ax, df, current_share, palette)
+    return ax
+
+
+def estimate_figure(estimate_df: pd.DataFrame, sens_df: pd.DataFrame | None = None, *, environments=None,
+                    measured: float | None = None, current_share: float | None = None, palette=None,
+                    figsize=(11, 3.6)) -> Figure:
+    """Both charts side by side in a new pyplot figure (shown once by the inline backend; end the cell with ``;``)."""
+    with sns.axes_style("whitegrid"):
+        fig, axes = plt.subplots(1, 2 if sens_df is not None else 1, figsize=figsize, layout="constrained",
+                                 squeeze=False)
+        axes = axes[0]
+        estimate_plot(estimate_df, environments=environments, measured=measured, palette=palette, ax=axes[0])
+        if sens_df is not None:
+            sensitivity_plot(sens_df, environments=environments, current_share=current_share, palette=palette,
+                             ax=axes[1])
     return fig

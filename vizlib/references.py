@@ -94,13 +94,6 @@ def barham2003_ratios(systems=DEFAULT_SYSTEMS) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[RATIO_COLUMNS]
 
 
-def _size_key(param: str):
-    try:
-        return (0, float(param))
-    except ValueError:
-        return (1, 0.0)
-
-
 def literature_comparison(overhead: pd.DataFrame, systems=DEFAULT_SYSTEMS) -> pd.DataFrame:
     """The paper's ratios and, beside each, the measured slowdowns of environments of the same technology.
 
@@ -133,7 +126,7 @@ def literature_comparison(overhead: pd.DataFrame, systems=DEFAULT_SYSTEMS) -> pd
                 continue
             param = ref["param"]
             if param == "" and (rows["param"] != "").any():
-                param = max(rows["param"].unique(), key=_size_key)
+                param = catalogue.representative_param(ref["metric"], rows["param"].unique())
             for _, r in rows[rows["param"] == param].iterrows():
                 measured.append({
                     "row": order[(ref["metric"], ref["param"])], "metric": ref["metric"], "param": ref["param"],

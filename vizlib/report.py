@@ -24,14 +24,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from . import __version__, atomic, paths
 from . import manifest as manifest_mod
-from .cli import UsageError
+from .errors import ReportError, UsageError
 from .notebook import parse_environments, rel
+from .views import CAVEAT
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 NOTEBOOK_RE = re.compile(r"^\d\d_[A-Za-z0-9_-]+\.ipynb$")
@@ -40,16 +40,6 @@ TIMEOUT = 600  # seconds per cell
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HTML_TEMPLATE = "vizlib_offline.html.j2"
 RESERVED = ("raw_dir", "processed_dir")  # set by the report itself
-CAVEAT = ("lmbench items are microbenchmarks of single OS operations: the slowdowns here show a rough "
-          "trend, not a precise prediction of how a real application will run. Measure the application itself.")
-
-
-class ReportError(RuntimeError):
-    """A notebook of the report failed (exit 1); the partial output is in ``failed_dir``."""
-
-    def __init__(self, message: str, notebook: str = "", cell: int | None = None, failed_dir: Path | None = None):
-        super().__init__(message)
-        self.notebook, self.cell, self.failed_dir = notebook, cell, failed_dir
 
 
 # --- the notebooks and their parameters -----------------------------------------------------------
@@ -384,14 +374,12 @@ def write_index(folder: Path, *, name: str, raw: Path, man, parameters: dict, no
     """
     import pandas as pd
 
-    from .ingest import ISSUES, RUNS
+    from .tables import ISSUES, RUNS, read_table
 
     e = html.escape
     processed = folder / "processed"
-    runs = pd.read_csv(processed / RUNS, dtype=str, keep_default_na=False) \
-        if (processed / RUNS).is_file() else pd.DataFrame()
-    issues = pd.read_csv(processed / ISSUES, dtype=str, keep_default_na=False) \
-        if (processed / ISSUES).is_file() else pd.DataFrame()
+    runs = read_table(processed / RUNS) if (processed / RUNS).is_file() else pd.DataFrame()
+    issues = read_table(processed / ISSUES) if (processed / ISSUES).is_file() else pd.DataFrame()
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(name)}: lmbench overhead report"
              f"</title><style>{_CSS}</style></head><body>",
@@ -423,14 +411,14 @@ def write_index(folder: Path, *, name: str, raw: Path, man, parameters: dict, no
                 for n, v in man.environments.items()]
     parts += ["<h3>Environments (manifest)</h3>", _table(["environment", "kind", "technology", "baseline", "kernel"], env_rows)]
     if len(runs):
-        file_rows = [[e(r["environment"]), f'<span class="mono">{e(r["run"])}</span>', e(r["status"]), e(r["bytes"]),
+        file_rows = [[e(r["environment"]), f'<span class="mono">{e(r["run"])}</span>', e(r["status"]), e(str(r["bytes"])),
                       f'<span class="mono">{e(r["sha256"])}</span>'] for _, r in runs.iterrows()]
         parts += ["<h3>Input files</h3>", _table(["environment", "file", "status", "bytes", "sha256"], file_rows)]
     rejected = issues[issues["kind"] == "rejected"] if len(issues) else issues
     parts.append("<h3>Rejected files</h3>")
     if len(rejected):
         parts.append(_table(["environment", "file", "line", "why"],
-                            [[e(r["environment"]), f'<span class="mono">{e(r["run"])}</span>', e(r["line"]), e(r["reason"])]
+                            [[e(r["environment"]), f'<span class="mono">{e(r["run"])}</span>', e(str(r["line"])), e(r["reason"])]
                              for _, r in rejected.iterrows()]))
     else:
         parts.append("<p>None: every file was read.</p>" if len(runs) else "<p>(ingest did not run)</p>")
@@ -527,14 +515,3 @@ def _for_terminal(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path.resolve())
-
-
-def cli(args) -> int:
-    """``python -m vizlib report --raw DIR --name NAME [-p KEY VALUE ...]``: 0 ok, 1 a notebook failed, 2 usage."""
-    try:
-        run_report(args.raw, name=args.name, parameters=[tuple(p) for p in (args.parameter or [])],
-                   reports_dir=getattr(args, "reports_dir", None) or paths.REPORTS)
-    except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vizlib import model
+from vizlib import inputs as inputs_mod, share_model
+from vizlib.mix import DEFAULT_MIX, format_mix, parse_mix, rebalance
 
 pytestmark = pytest.mark.browser
 
@@ -30,21 +31,21 @@ def processed(tmp_path_factory):
 def prepared(processed):
     from vizlib import paths
 
-    return model.load_inputs(processed, paths.RAW).prepared()[1]
+    return inputs_mod.load_inputs(processed, paths.RAW).prepared()[1]
 
 
 def expected(prepared, mix_text):
-    return model.evaluate(prepared, model.parse_mix(mix_text)).set_index("environment")
+    return share_model.evaluate(prepared, parse_mix(mix_text)).set_index("environment")
 
 
 # --- (a) the live explorer in JupyterLab ---------------------------------------------------------
 
-TABLE = "table.vizlib-estimate"
+TABLE = ".widget-html table.vizlib-estimate"  # the explorer's table, not the static one above it
 
 
 def _table_state(page):
     return page.evaluate("""() => {
-        const t = document.querySelector('table.vizlib-estimate');
+        const t = document.querySelector('.widget-html table.vizlib-estimate');
         if (!t) return null;
         const rows = {};
         t.querySelectorAll('tr[data-environment]').forEach(tr => {
@@ -69,7 +70,7 @@ def test_live_explorer_slider_updates_the_estimate(page, jupyter_lab, prepared):
     page.wait_for_selector(TABLE, timeout=180_000)
     page.wait_for_selector(".widget-hslider .noUi-handle", timeout=60_000)
     before = _table_state(page)
-    assert before["mix"] == model.format_mix(model.parse_mix(model.DEFAULT_MIX))
+    assert before["mix"] == format_mix(parse_mix(DEFAULT_MIX))
     exp = expected(prepared, before["mix"])
     for env, (value, text) in before["rows"].items():
         assert float(value) == pytest.approx(exp.loc[env, "relative_time"], rel=1e-12)
@@ -82,10 +83,10 @@ def test_live_explorer_slider_updates_the_estimate(page, jupyter_lab, prepared):
         return t && t.getAttribute('data-mix') !== {json.dumps(before['mix'])};
     }}""", timeout=60_000)
     after = _table_state(page)
-    mix = model.parse_mix(after["mix"])
+    mix = parse_mix(after["mix"])
     assert mix["cpu"] == pytest.approx(0.41)
     assert sum(mix.values()) == pytest.approx(1.0, abs=1e-9)
-    assert mix == pytest.approx(model.rebalance(model.parse_mix(before["mix"]), "cpu", 0.41), abs=1e-12)
+    assert mix == pytest.approx(rebalance(parse_mix(before["mix"]), "cpu", 0.41), abs=1e-12)
     exp = expected(prepared, after["mix"])
     changed = False
     for env, (value, text) in after["rows"].items():
@@ -102,14 +103,10 @@ def test_live_explorer_slider_updates_the_estimate(page, jupyter_lab, prepared):
 # --- (b) the offline panel in exported HTML ------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def executed_04(tmp_path_factory, processed):
-    import papermill as pm
-
-    out = tmp_path_factory.mktemp("nb04") / "04.ipynb"
-    pm.execute_notebook(str(NB04), str(out), kernel_name="python3", cwd=str(REPO), progress_bar=False,
-                        parameters={"environments": "container,tcg,uml", "processed_dir": str(processed)},
-                        extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    return out
+def executed_04(shipped_report):
+    """Notebook 04 as the shipped report executed it (every virtual environment, default mix)."""
+    folder, _ = shipped_report
+    return folder / "04_overhead_explorer.ipynb"
 
 
 def _export(executed, how, folder):
@@ -136,13 +133,13 @@ def test_offline_panel_in_exported_html(page, executed_04, tmp_path, prepared, h
 
     def state():
         return root.evaluate("""r => ({
-            mix: r.querySelector('table.vp-table').getAttribute('data-mix'),
+            mix: r.querySelector('table.vizlib-estimate').getAttribute('data-mix'),
             rows: Array.from(r.querySelectorAll('tr[data-environment]')).map(tr => [
                 tr.getAttribute('data-environment'),
-                tr.querySelector('td.vp-rel').getAttribute('data-value'),
-                tr.querySelector('td.vp-rel').textContent,
-                tr.querySelector('td.vp-ci').getAttribute('data-low'),
-                tr.querySelector('td.vp-ci').getAttribute('data-high')])
+                tr.querySelector('td.vx-rel').getAttribute('data-value'),
+                tr.querySelector('td.vx-rel').textContent,
+                tr.querySelector('td.vx-ci').getAttribute('data-low'),
+                tr.querySelector('td.vx-ci').getAttribute('data-high')])
         })""")
 
     before = state()
@@ -150,20 +147,26 @@ def test_offline_panel_in_exported_html(page, executed_04, tmp_path, prepared, h
     for env, value, text, lo, hi in before["rows"]:
         assert float(value) == exp.loc[env, "relative_time"]
 
-    root.locator("input.vp-share[data-category='cpu']").focus()
-    page.keyboard.press("ArrowRight")
-    after = state()
-    assert after["mix"] != before["mix"]
-    mix = model.parse_mix(after["mix"])
-    assert mix["cpu"] == 0.41 and mix == model.rebalance(model.parse_mix(model.DEFAULT_MIX), "cpu", 0.41)
-    exp = expected(prepared, after["mix"])
-    assert [r[0] for r in after["rows"]] == ["container", "tcg", "uml"]
-    for env, value, text, lo, hi in after["rows"]:
-        e = exp.loc[env]
-        assert float(value) == pytest.approx(e["relative_time"], rel=1e-14)
-        assert text == f"{e['relative_time']:.2f}\u00d7"
-        assert float(lo) == pytest.approx(e["ci_low"], rel=1e-12)
-        assert float(hi) == pytest.approx(e["ci_high"], rel=1e-12)
+    # keyboard moves on several sliders: after each, every row equals the Python model for the new mix
+    mix = parse_mix(DEFAULT_MIX)
+    for category, key, presses in (("cpu", "ArrowRight", 1), ("memory", "ArrowLeft", 20), ("disk", "End", 1),
+                                   ("network", "ArrowRight", 37), ("kernel", "Home", 1)):
+        root.locator(f"input.vp-share[data-category='{category}']").focus()
+        for _ in range(presses):
+            page.keyboard.press(key)
+        after = state()
+        got = parse_mix(after["mix"])
+        slider = int(root.locator(f"input.vp-share[data-category='{category}']").input_value())
+        mix = rebalance(mix, category, slider / 100)
+        assert got == pytest.approx(mix, abs=1e-12), (category, got, mix)
+        exp = expected(prepared, after["mix"])
+        assert [r[0] for r in after["rows"]] == ["container", "tcg", "uml"]
+        for env, value, text, lo, hi in after["rows"]:
+            e = exp.loc[env]
+            assert float(value) == pytest.approx(e["relative_time"], rel=1e-14)
+            assert text == f"{e['relative_time']:.2f}\u00d7"
+            assert float(lo) == pytest.approx(e["ci_low"], rel=1e-12)
+            assert float(hi) == pytest.approx(e["ci_high"], rel=1e-12)
     # the shares stay at 100 %
     outputs = root.locator("output.vp-share-out").all_inner_texts()
     assert sum(float(o.rstrip("%")) for o in outputs) == pytest.approx(100, abs=0.3)

@@ -1,0 +1,128 @@
+"""The overhead models' inputs: the tables of one processed folder, normalised once, cached.
+
+``load_inputs`` (a processed folder and its raw folder's manifest), ``inputs_from_tables`` (an
+already loaded tidy table) and ``inputs_from_context`` (a notebook's setup context) all give a
+``ModelInputs``: the slowdowns, and joint replicates computed for the representatives asked for
+and cached, so switching a category's representative back and forth in the explorer is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from . import categories, count_model, ingest, manifest as manifest_mod, normalise, paths, share_model, stats, tables
+from .catalogue import CATEGORIES
+from .errors import InputsError, NormaliseError
+from .mix import resolve_mix
+
+
+@dataclass
+class ModelInputs:
+    """Everything the model needs from one processed folder, loaded once.
+
+    Replicates are computed for a set of representatives on first use and cached, so
+    switching a category's representative back and forth is cheap.
+    """
+
+    processed_dir: Path
+    raw_dir: Path
+    tidy: pd.DataFrame
+    manifest: object
+    overhead: pd.DataFrame
+    representatives: dict
+    n_boot: int = stats.N_REPLICATES
+    seed: int = 0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def environments(self) -> list[str]:
+        return list(dict.fromkeys(self.overhead["environment"]))
+
+    def categories(self, representatives: Mapping | None = None) -> pd.DataFrame:
+        return share_model.category_slowdowns(self.overhead, self.representatives if representatives is None else representatives)
+
+    def replicates(self, keys) -> pd.DataFrame:
+        """Joint bootstrap replicates for ``keys`` (``(metric, param)`` pairs with concrete params), cached.
+
+        ``normalise`` seeds its draws per (seed, environment), so replicates computed in separate
+        calls are still joint: replicate b uses the same resampled runs for every metric.
+        """
+        keys = sorted({(m, "" if p is None else str(p)) for m, p in keys})
+        todo = [k for k in keys if k not in self._cache]
+        if todo:
+            rp = normalise.bootstrap_replicates(self.tidy, self.manifest, keys=todo, n_boot=self.n_boot,
+                                                seed=self.seed)
+            for k in todo:
+                self._cache[k] = rp.iloc[0:0]
+            for k, grp in rp.groupby(["metric", "param"], sort=False):
+                self._cache[k] = grp
+        parts = [self._cache[k] for k in keys]
+        return pd.concat(parts, ignore_index=True) if parts else None
+
+    def prepared(self, representatives: Mapping | None = None) -> tuple[pd.DataFrame, share_model.Prepared]:
+        cs = self.categories(representatives)
+        keys = {(r.metric, r.param) for r in cs.itertuples(index=False) if share_model._finite(r.slowdown)}
+        reps = self.replicates(keys) if keys else None
+        return cs, share_model.prepare(cs, reps)
+
+    def estimate(self, mix, representatives: Mapping | None = None) -> pd.DataFrame:
+        return share_model.evaluate(self.prepared(representatives)[1], resolve_mix(mix))
+
+    def count_estimate(self, profile: count_model.AppProfile, params: Mapping[str, str] | None = None) -> pd.DataFrame:
+        bd = count_model.count_breakdown(self.overhead, profile.counts, params)
+        keys = {(r.metric, r.param) for r in bd.itertuples(index=False) if share_model._finite(r.added_seconds)}
+        reps = self.replicates(keys) if keys else None
+        return count_model.count_estimate(self.overhead, profile, reps, params)
+
+
+def inputs_from_tables(tidy: pd.DataFrame, manifest, *, processed_dir=None, raw_dir=None, representatives=None,
+                       n_boot: int = stats.N_REPLICATES, seed: int = 0) -> ModelInputs:
+    """:class:`ModelInputs` from an already loaded tidy table and manifest (normalised in memory)."""
+    known = set(manifest.environments)
+    stray = sorted(set(tidy["environment"]) - known)
+    if stray:
+        raise InputsError(f"the tidy table has environments {', '.join(stray)} that the manifest {manifest.path} "
+                          "does not name: pass the raw folder these tables were ingested from")
+    try:
+        overhead = normalise.overhead(tidy, manifest, seed=seed, n_boot=n_boot)
+    except NormaliseError as exc:
+        raise InputsError(str(exc)) from None
+    if not len(overhead):
+        raise InputsError("no virtual environment with a measured baseline: nothing to estimate")
+    reps = dict(categories.DEFAULT_REPRESENTATIVES)
+    reps.update(representatives or {})
+    return ModelInputs(Path(processed_dir) if processed_dir else paths.PROCESSED,
+                       Path(raw_dir) if raw_dir else paths.RAW, tidy, manifest, overhead,
+                       {c: reps[c] for c in CATEGORIES}, n_boot, seed)
+
+
+def inputs_from_context(ctx, *, n_boot: int = stats.N_REPLICATES, seed: int = 0) -> ModelInputs:
+    """:class:`ModelInputs` from a notebook's ``vizlib.notebook.setup`` context (same tables, same representatives)."""
+    return inputs_from_tables(ctx.tidy, ctx.manifest, processed_dir=ctx.processed_dir, raw_dir=ctx.raw_dir,
+                              representatives=getattr(ctx, "representatives", None), n_boot=n_boot, seed=seed)
+
+
+def load_inputs(processed_dir=None, raw_dir=None, *, ingest_if_missing: bool = False, representatives=None,
+                n_boot: int = stats.N_REPLICATES, seed: int = 0) -> ModelInputs:
+    """Load the tidy table and the manifest and normalise in memory, for the model.
+
+    ``processed_dir`` defaults to ``vizlib.paths.PROCESSED``, ``raw_dir`` (whose manifest names
+    the baselines) to ``vizlib.paths.RAW``; relative paths are taken from the project root.
+    Missing tables raise :class:`InputsError` (run ``python -m vizlib ingest`` first), unless
+    ``ingest_if_missing``, which ingests ``raw_dir`` into ``processed_dir`` first.
+    """
+    processed = paths.resolve(processed_dir) if processed_dir not in (None, "") else paths.PROCESSED
+    raw = paths.resolve(raw_dir) if raw_dir not in (None, "") else paths.RAW
+    if not (processed / tables.TIDY).is_file():
+        if not ingest_if_missing:
+            raise InputsError(f"no processed tables in {processed} ({tables.TIDY} missing): run `python -m vizlib ingest` "
+                              "first")
+        ingest.ingest(raw, processed)
+    tidy = tables.load_tidy(processed)
+    man = manifest_mod.load(raw, check_folders=False)
+    return inputs_from_tables(tidy, man, processed_dir=processed, raw_dir=raw, representatives=representatives,
+                              n_boot=n_boot, seed=seed)
