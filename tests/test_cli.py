@@ -78,7 +78,8 @@ def test_ingest_exit_codes(tmp_path):
     res = vizlib("ingest", "--raw", raw, "--out", out)
     assert res.returncode == 0, res.stderr
     assert "ingested 8 of 8 files" in res.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["ingest_issues.csv", "lmbench_runs.csv", "lmbench_tidy.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["environments.toml", "ingest_issues.csv", "lmbench_runs.csv",
+                                                     "lmbench_tidy.csv", "provenance.json"]
 
     shutil.copy(BAD / "not_lmbench.txt", raw / "tcg" / "notes.txt")
     out2 = tmp_path / "out2"
@@ -93,12 +94,12 @@ def test_ingest_bad_manifest_exit_2_nothing_written(tmp_path):
     shutil.copytree(RAW, raw)
     toml = raw / "environments.toml"
     toml.write_text(toml.read_text().replace('baseline = "host"\ntechnology = "qemu-tcg"',
-                                             'baseline = "uml"\ntechnology = "qemu-tcg"'))
-    assert 'baseline = "uml"' in toml.read_text()
+                                             'baseline = "nowhere"\ntechnology = "qemu-tcg"'))
+    assert 'baseline = "nowhere"' in toml.read_text()
     out = tmp_path / "out"
     res = vizlib("ingest", "--raw", raw, "--out", out)
     assert res.returncode == 2, res.stdout + res.stderr
-    assert str(toml) in res.stderr and "virtual" in res.stderr
+    assert str(toml) in res.stderr and "'nowhere' is not in the manifest" in res.stderr
     assert not out.exists()
 
 

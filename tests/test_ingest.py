@@ -45,8 +45,11 @@ def _header(path: Path) -> list[str]:
         return next(csv.reader(fh))
 
 
+INGEST_OUTPUTS = ("lmbench_tidy.csv", "lmbench_runs.csv", "ingest_issues.csv", "environments.toml", "provenance.json")
+
+
 def _tables(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in ("lmbench_tidy.csv", "lmbench_runs.csv", "ingest_issues.csv")}
+    return {name: (out / name).read_bytes() for name in INGEST_OUTPUTS}
 
 
 def _hashes(folder: Path) -> dict[str, tuple[str, int]]:
@@ -238,3 +241,87 @@ def test_tidy_csv_fast_path_matches_csv_writer():
         writer.writerow(['env,"x"', "run 1", v.line, v.metric, v.param, repr(v.value), m.unit, m.category,
                          m.direction, "true" if v.low_precision else "false", v.note])
     assert tidy_csv('env,"x"', "run 1", values) == buf.getvalue()
+
+
+def test_ingest_records_the_manifest_it_used(raw, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    ingest(raw, out, jobs=1)
+    assert (out / "environments.toml").read_bytes() == (raw / "environments.toml").read_bytes()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["manifest_sha256"] == hashlib.sha256((raw / "environments.toml").read_bytes()).hexdigest()
+    assert Path(prov["raw_dir"]).resolve() == raw.resolve() and prov["files"] == len(LAB_RUNS)
+
+
+LMBENCH_TREE = """[environments.box1]
+kind = "physical"
+technology = "physical"
+runs = ["results/x86_64-linux-gnu/box1.*"]
+
+[environments.box2]
+kind = "virtual"
+technology = "kvm"
+baseline = "box1"
+runs = ["results/x86_64-linux-gnu/box2.*"]
+"""
+
+
+def test_runs_patterns_read_an_untouched_lmbench_tree_like_folders(raw, tmp_path):
+    """lmbench's own results/<os>/<host>.<n> layout gives the same values as the files copied into folders."""
+    tree = tmp_path / "tree"
+    results = tree / "results" / "x86_64-linux-gnu"
+    results.mkdir(parents=True)
+    for i, run in enumerate(("host.3", "host.4")):
+        shutil.copy(RAW / "host" / run, results / f"box1.{i}")
+    for i, run in enumerate(("tcg.1", "tcg.2")):
+        shutil.copy(RAW / "tcg" / run, results / f"box2.{i}")
+    (tree / "environments.toml").write_text(LMBENCH_TREE)
+    folders = tmp_path / "folders"
+    for env, src in (("box1", ("host.3", "host.4")), ("box2", ("tcg.1", "tcg.2"))):
+        (folders / env).mkdir(parents=True)
+        for i, run in enumerate(src):
+            shutil.copy(RAW / env.replace("box1", "host").replace("box2", "tcg") / run, folders / env / f"{env}.{i}")
+    (folders / "environments.toml").write_text(LMBENCH_TREE.replace('runs = ["results/x86_64-linux-gnu/box1.*"]\n', "")
+                                               .replace('runs = ["results/x86_64-linux-gnu/box2.*"]\n', ""))
+    a, b = tmp_path / "a", tmp_path / "b"
+    ingest(tree, a, jobs=1)
+    ingest(folders, b, jobs=1)
+    ta, tb = _read(a / "lmbench_tidy.csv"), _read(b / "lmbench_tidy.csv")
+    assert len(ta) == len(tb) > 1000
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "run"} for r in rows]  # noqa: E731
+    assert strip(ta) == strip(tb)  # same values, lines, metrics; only the run path differs
+    assert {r["run"] for r in ta} == {f"results/x86_64-linux-gnu/box{e}.{i}" for e in (1, 2) for i in (0, 1)}
+
+
+@pytest.mark.parametrize("runs, message", [
+    ('["results/nothing.*"]', "matches no file"),
+    ('["../escape/*"]', "stay inside"),
+    ('["/etc/*"]', "stay inside"),
+    ('"results/*"', None),  # a single string is accepted as one pattern
+])
+def test_runs_patterns_are_checked(tmp_path, runs, message):
+    from vizlib.errors import ManifestError
+
+    tree = tmp_path / "tree"
+    (tree / "results").mkdir(parents=True)
+    shutil.copy(RAW / "host" / "host.3", tree / "results" / "h.0")
+    (tree / "environments.toml").write_text(f'[environments.h]\nkind = "physical"\ntechnology = "physical"\nruns = {runs}\n')
+    if message is None:
+        assert ingest(tree, tmp_path / "out", jobs=1).files == 1
+    else:
+        with pytest.raises(ManifestError, match=message):
+            ingest(tree, tmp_path / "out", jobs=1)
+
+
+def test_a_file_in_two_environments_is_an_error(tmp_path):
+    from vizlib.errors import ManifestError
+
+    tree = tmp_path / "tree"
+    (tree / "results").mkdir(parents=True)
+    shutil.copy(RAW / "host" / "host.3", tree / "results" / "h.0")
+    (tree / "environments.toml").write_text(
+        '[environments.a]\nkind = "physical"\ntechnology = "physical"\nruns = ["results/*"]\n'
+        '[environments.b]\nkind = "virtual"\ntechnology = "kvm"\nbaseline = "a"\nruns = ["results/h.*"]\n')
+    with pytest.raises(ManifestError, match="belongs to both 'a' and 'b'"):
+        ingest(tree, tmp_path / "out", jobs=1)

@@ -158,7 +158,7 @@ ERRORS = {
         technology = "kvm"
         baseline = "vm"
         """, None, 5, ("vm", "own baseline")),
-    "baseline-is-virtual": ("""
+    "baseline-loop": ("""
         [environments.host]
         kind = "physical"
         technology = "physical"
@@ -166,13 +166,13 @@ ERRORS = {
         [environments.vm1]
         kind = "virtual"
         technology = "kvm"
-        baseline = "host"
+        baseline = "vm2"
 
         [environments.vm2]
         kind = "virtual"
         technology = "xen-pv"
         baseline = "vm1"
-        """, None, 10, ("vm2", "vm1", "virtual")),
+        """, None, 5, ("vm1", "vm2", "loop")),
     "physical-with-baseline": ("""
         [environments.host]
         kind = "physical"
@@ -238,3 +238,19 @@ def test_valid_minimal(tmp_path):
 def test_hidden_folders_ignored(tmp_path):
     raw = make_raw(tmp_path, GOOD, ["host", "box", ".ipynb_checkpoints"])
     assert list(manifest.load(raw).environments) == ["host", "box"]
+
+
+def test_layered_baselines_form_chains_to_a_physical_root(tmp_path):
+    """A container inside a VM on a host: the container's baseline is the VM, the VM's the host."""
+    raw = tmp_path / "raw"
+    for name in ("host", "vm", "box", "other"):
+        (raw / name).mkdir(parents=True)
+    (raw / "environments.toml").write_text(
+        '[environments.host]\nkind = "physical"\ntechnology = "physical"\n'
+        '[environments.vm]\nkind = "virtual"\ntechnology = "kvm"\nbaseline = "host"\n'
+        '[environments.box]\nkind = "virtual"\ntechnology = "container"\nbaseline = "vm"\n'
+        '[environments.other]\nkind = "virtual"\ntechnology = "qemu-tcg"\nbaseline = "host"\n')
+    man = manifest.load(raw)
+    assert man.chain("box") == ["box", "vm", "host"] and man.root("box") == "host"
+    assert manifest.display_order(man) == ["host", "vm", "box", "other"]  # a virtual baseline before its children
+    assert manifest.display_order(man, ["box"]) == ["host", "vm", "box"]  # a chain comes along

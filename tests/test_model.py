@@ -39,8 +39,9 @@ def cat_frame(slowdowns=S, n_virtual=2, n_baseline=2, drop=()):
             metric, param = REPS[c]
             s = np.nan if (env, c) in drop else cats[c]
             rows.append({"environment": env, "baseline": "host", "category": c, "metric": metric, "param": param,
-                         "slowdown": s, "ci_low": np.nan, "ci_high": np.nan, "n_virtual": n_virtual,
-                         "n_baseline": n_baseline, "note": "" if not np.isnan(s) else f"no {c} value"})
+                         "slowdown": s, "ci_low": np.nan, "ci_high": np.nan, "ci_level": np.nan, "n_virtual": n_virtual,
+                         "n_baseline": n_baseline, "low_precision": False,
+                         "note": "" if not np.isnan(s) else f"no {c} value"})
     return pd.DataFrame(rows, columns=list(tables.CATEGORY_COLUMNS))
 
 
@@ -152,7 +153,7 @@ def test_rebalance_splits_equally_when_others_are_zero_and_clips():
 def test_estimate_matches_hand_computation():
     cs, reps = cat_frame(), rep_frame()
     res = share_model.estimate(cs, reps, MIX).set_index("environment")
-    assert list(res.reset_index().columns[:7]) == list(tables.ESTIMATE_COLUMNS)
+    assert list(res.reset_index().columns[:8]) == list(tables.ESTIMATE_COLUMNS)
     for env in ("a", "b"):
         r = sum(MIX.get(c, 0) * S[env][c] for c in CATEGORIES)
         assert res.loc[env, "relative_time"] == pytest.approx(r, rel=1e-12)
@@ -184,18 +185,33 @@ def test_missing_representative_with_weight_is_nan_with_note_never_zero():
     assert res0.loc["a", "relative_time"] == pytest.approx(0.5 * 1.0 + 0.5 * 2.0)
 
 
-def test_single_run_gives_nan_interval_with_note():
-    res = share_model.estimate(cat_frame(n_virtual=1), rep_frame(), MIX)
-    assert res["ci_low"].isna().all() and res["ci_high"].isna().all()
+def test_a_category_without_replicates_gives_no_interval_and_says_why():
+    """normalise gives no replicates for a single run (or a zero value): the estimate has no interval,
+    with the category's own reason, while its relative time is still computed."""
+    cs = cat_frame()
+    cs.loc[cs["category"] == "cpu", "note"] = "single run: no interval"
+    reps = rep_frame()
+    reps.loc[reps["metric"] == "int_bit", "slowdown"] = np.nan
+    res = share_model.estimate(cs, reps, MIX)
+    assert res["ci_low"].isna().all() and res["ci_high"].isna().all() and res["ci_level"].isna().all()
     assert res["relative_time"].notna().all()
-    assert res["note"].str.contains("only one run on the virtual side").all()
-    res = share_model.estimate(cat_frame(n_baseline=1), rep_frame(), MIX)
-    assert res["note"].str.contains("baseline side").all()
+    assert res["note"].str.contains("single run: no interval").all()
+    # with no share on cpu the interval is back
+    res = share_model.estimate(cs, reps, {"memory": 0.5, "disk": 0.5})
+    assert res["ci_low"].notna().all() and (res["ci_level"] == 0.95).all()
+
+
+def test_low_precision_travels_into_the_estimate():
+    cs = cat_frame()
+    cs.loc[cs["category"] == "cpu", "low_precision"] = True
+    res = share_model.estimate(cs, rep_frame(), MIX)
+    assert res["note"].str.contains("printed with low precision: int_bit").all()
+    assert not share_model.estimate(cs, rep_frame(), {"memory": 1.0})["note"].str.contains("low precision").any()
 
 
 def test_no_replicates_gives_nan_interval_with_note():
     res = share_model.estimate(cat_frame(), None, MIX)
-    assert res["ci_low"].isna().all() and res["note"].str.contains("no bootstrap replicates").all()
+    assert res["ci_low"].isna().all() and res["note"].str.contains("no replicates: no interval").all()
 
 
 def test_undefined_replicates_are_left_out_of_the_interval():
@@ -256,7 +272,7 @@ def shipped(tmp_path_factory):
     """The shipped raw runs ingested into a scratch folder (tests never write data/processed)."""
     from vizlib import paths
 
-    return inputs_mod.load_inputs(tmp_path_factory.mktemp("processed"), paths.RAW, ingest_if_missing=True)
+    return inputs_mod.load_inputs(tmp_path_factory.mktemp("processed"), paths.RAW)
 
 
 def _raw_number(path: Path, pattern: str) -> float:
@@ -306,7 +322,7 @@ def test_replicates_cached_per_key_are_joint(shipped):
     keys = [("pagefault", ""), ("syscall_null", "")]
     one = shipped.replicates(keys[:1])
     both = shipped.replicates(keys)
-    joint = normalise.bootstrap_replicates(shipped.tidy, shipped.manifest, keys=keys, n_boot=shipped.n_boot, seed=0)
+    joint = normalise.joint_replicates(shipped.tidy, shipped.manifest, keys=keys, n_boot=shipped.n_boot, seed=0)
     key = ["environment", "metric", "param", "replicate"]
     merged = both.merge(joint, on=key, suffixes=("", "_joint"))
     assert len(merged) == len(joint) and np.allclose(merged["slowdown"], merged["slowdown_joint"], equal_nan=True)
@@ -332,7 +348,7 @@ def test_count_estimate_on_captured_strace(shipped):
         for m, n in profile.counts.items():
             param = {"ctx_switch": "2p/0K", "mmap_latency": "0.524288"}.get(m, "")
             r = ov.loc[(m, param)]
-            total += n * (r["virtual_median"] - r["baseline_median"]) / 1e6
+            total += n * (r["virtual_value"] - r["baseline_value"]) / 1e6
         assert res.loc[env, "added_seconds"] == pytest.approx(total, rel=1e-12)
         assert g["added_seconds"].sum() == pytest.approx(total, rel=1e-12)
         assert res.loc[env, "ci_low_s"] <= res.loc[env, "added_seconds"] <= res.loc[env, "ci_high_s"]
@@ -403,9 +419,11 @@ def test_cli_usage_errors_exit_2(capsys, argv, message):
     assert code == 2 and message in err and out == ""
 
 
-def test_cli_missing_tables_says_run_ingest(capsys, tmp_path):
-    code, out, err = run_cli(capsys, "--processed", str(tmp_path))
-    assert code == 2 and "python -m vizlib ingest" in err
+def test_cli_missing_tables_are_ingested_on_demand(capsys, tmp_path):
+    """After `make report` the tables live in reports/default/processed: estimate ingests what it needs."""
+    code, out, err = run_cli(capsys, "--processed", str(tmp_path), "--format", "csv")
+    assert code == 0 and "note: ingested" in err and out.startswith("environment,")
+    assert (tmp_path / "lmbench_tidy.csv").is_file()
 
 
 def test_cli_strace_variant(capsys, shipped):

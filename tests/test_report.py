@@ -467,6 +467,6 @@ def test_display_views(tmp_path):
     assert list(views.environments_table(ctx.manifest, ctx.order)["environment"]) == ["host", "uml"]
     # the tables 02 wrote are read back with their types
     again = notebook.load_tables(ctx)
-    assert again["overhead"]["noisy"].dtype == bool and again["overhead"]["param"].dtype != float
+    assert str(again["overhead"]["noisy"].dtype) == "boolean" and again["overhead"]["param"].dtype != float
     assert len(again["overhead"]) == len(tables["overhead"])
     assert tables_mod.ANALYSIS_FILES["overhead"] == "overhead.csv"

@@ -124,11 +124,11 @@ def test_bad_manifest_exits_2_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize("envs,fragment", [
     ({"host": PHYSICAL, "vm": _virtual("vm")}, "cannot be its own baseline"),
-    ({"host": PHYSICAL, "vm": _virtual("host"), "nested": _virtual("vm")}, "is virtual"),
+    ({"host": PHYSICAL, "vm": _virtual("nested"), "nested": _virtual("vm")}, "form a loop"),
     ({"host": PHYSICAL, "vm": _virtual("nowhere")}, "not in the manifest"),
     ({"host": dict(PHYSICAL, baseline="host"), "vm": _virtual("host")}, "physical environment is its own baseline"),
     ({"host": PHYSICAL, "vm": {"kind": "virtual", "technology": "kvm"}}, "needs baseline"),
-], ids=["self-baseline", "virtual-baseline", "unknown-baseline", "physical-with-baseline", "no-baseline"])
+], ids=["self-baseline", "baseline-loop", "unknown-baseline", "physical-with-baseline", "no-baseline"])
 def test_impossible_baselines_are_manifest_errors_with_the_line(envs, fragment, tmp_path):
     raw = _raw(tmp_path, envs)
     with pytest.raises(ManifestError) as ei:

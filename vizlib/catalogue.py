@@ -277,7 +277,7 @@ def _match_label(label: str) -> LabelMatch | None:
 
 # --- series headers ------------------------------------------------------------------------------
 
-_SERIES_HEADERS = {
+SERIES_HEADERS = {
     "mappings": "mmap_latency",
     "read bandwidth": "file_reread_bw",
     "read open2close bandwidth": "file_open2close_bw",
@@ -303,7 +303,7 @@ FS_LATENCY_HEADERS = ("File system latency", "file system latency")
 
 def match_series(header: str) -> Metric | None:
     """Catalogue entry for a series header (leading quote already removed), or None."""
-    metric_id = _SERIES_HEADERS.get(header.strip())
+    metric_id = SERIES_HEADERS.get(header.strip())
     return METRICS[metric_id] if metric_id else None
 
 

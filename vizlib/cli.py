@@ -110,28 +110,30 @@ def _cmd_ingest(args) -> int:
 # --- normalise -----------------------------------------------------------------------------------
 
 def _cmd_normalise(args) -> int:
-    """Write overhead.csv, missing_metrics.csv, sanity_checks.csv and category_summary.csv.
+    """Write overhead.csv, missing_metrics.csv, sanity_checks.csv and category_summary.csv (ingesting
+    first when the tables are missing or older than their raw folder, and saying so).
 
     The replicates themselves are not written: 2000 per metric and environment is tens of MB even
-    for the shipped runs, and ``normalise.bootstrap_replicates`` recomputes any subset from the
+    for the shipped runs, and ``normalise.joint_replicates`` recomputes any subset from the
     tidy table in well under a second, identically.
     """
-    from . import manifest, normalise, tables
-    from .errors import UsageError
+    from . import ingest, normalise, stats, tables
 
     processed = Path(args.processed)
-    raw = Path(args.raw) if args.raw else paths.RAW
-    for name in (tables.TIDY, tables.RUNS):
-        if not (processed / name).is_file():
-            raise UsageError(f"{processed / name} not found: run `python -m vizlib ingest` first")
-    man = manifest.load(raw, check_folders=False)
-    result = normalise.normalise_all(tables.load_tidy(processed), tables.load_runs(processed), man)
+    settled = ingest.ensure_tables(processed, args.raw)
+    if settled.note:
+        print(f"note: {settled.note}", file=sys.stderr)
+    result = normalise.normalise_all(tables.load_tidy(processed), tables.load_runs(processed), settled.manifest,
+                                     statistic=args.statistic)
     tables.write_analysis(processed, result)
 
     ov, sanity = result["overhead"], result["sanity_checks"]
     print(f"normalised {ov['environment'].nunique()} virtual environments against their baselines: "
           f"{len(ov)} slowdowns -> {processed / tables.OVERHEAD}")
-    print(f"  noisy (run-to-run CV > {normalise.NOISY_CV:.0%}): {int(ov['noisy'].sum())}; no interval (single run): "
+    noisy = ov["noisy"]
+    print(f"  noisy (run-to-run spread above {stats.NOISY_CV:.0%} with 95% confidence): {int(noisy.eq(True).sum())}, "
+          f"not noisy: {int(noisy.eq(False).sum())}, too few runs to tell: {int(noisy.isna().sum())}")
+    print(f"  95% intervals: {int((ov['ci_level'] == stats.CI_LEVEL).sum())}; no interval (single run): "
           f"{int(ov['note'].str.contains(normalise.NOTE_SINGLE_RUN, regex=False).sum())}; "
           f"measured on one side only: {len(result['missing_metrics'])} (see {tables.MISSING})")
     print(f"  sanity: {int((sanity['status'] == 'warning').sum())} warnings, "
@@ -154,8 +156,10 @@ def _cmd_report(args) -> int:
     from . import report
 
     try:
-        report.run_report(args.raw, name=args.name, parameters=[tuple(p) for p in (args.parameter or [])],
-                          reports_dir=args.reports_dir or paths.REPORTS)
+        parameters = [tuple(p) for p in (args.parameter or [])]
+        if args.statistic:
+            parameters.append(("statistic", args.statistic))
+        report.run_report(args.raw, name=args.name, parameters=parameters, reports_dir=args.reports_dir or paths.REPORTS)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
@@ -207,7 +211,10 @@ def _cmd_estimate(args) -> int:
             raise UsageError(f"bad --mix: {exc}") from None
     profile = _read_profile(args.strace, args.time_v) if args.strace is not None else None
     # command-line paths are relative to the shell's working directory, not the project root
-    inputs = inputs_mod.load_inputs(Path(args.processed).resolve(), Path(args.raw).resolve() if args.raw else None)
+    inputs = inputs_mod.load_inputs(Path(args.processed).resolve(), Path(args.raw).resolve() if args.raw else None,
+                                    statistic=args.statistic)
+    if inputs.note:
+        print(f"note: {inputs.note}", file=sys.stderr)
 
     csv_mode = args.format == "csv"
     out, footer_out = sys.stdout, (sys.stderr if csv_mode else sys.stdout)
@@ -276,8 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("normalise", help="baseline-matched slowdowns -> overhead.csv")
     p.add_argument("--processed", type=Path, default=paths.PROCESSED, help="folder with the ingest tables")
-    p.add_argument("--raw", type=Path, default=None, help="raw folder whose manifest names the baselines "
-                   "(default data/raw)")
+    p.add_argument("--raw", type=Path, default=None, help="raw folder the tables come from (default: the one "
+                   "recorded by ingest; the tables are ingested first when missing or stale)")
+    p.add_argument("--statistic", choices=("median", "mean"), default="median",
+                   help="each side's value over its runs (default median; mean reproduces tables that average runs)")
     p.set_defaults(func=_cmd_normalise)
 
     p = sub.add_parser("report", help="run the notebooks as a batch report into reports/NAME/")
@@ -285,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="default", help="report name: output goes to reports/NAME/")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                    help="notebook parameter, e.g. -p mix cpu=0.5,memory=0.5 (repeatable)")
+    p.add_argument("--statistic", choices=("median", "mean"), default=None,
+                   help="each side's value over its runs (the notebooks' statistic parameter; default median)")
     p.add_argument("--reports-dir", type=Path, default=paths.REPORTS, help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_report)
 
@@ -294,7 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strace", type=Path, default=None, help="strace -c -f summary of the application")
     p.add_argument("--time-v", dest="time_v", type=Path, default=None, help="GNU time -v output of the application")
     p.add_argument("--processed", type=Path, default=paths.PROCESSED, help="folder with the ingest tables")
-    p.add_argument("--raw", type=Path, default=paths.RAW, help="raw folder whose manifest names the baselines")
+    p.add_argument("--raw", type=Path, default=None, help="raw folder the tables come from (default: the one "
+                   "recorded by ingest; the tables are ingested first when missing or stale)")
+    p.add_argument("--statistic", choices=("median", "mean"), default="median",
+                   help="each side's value over its runs (default median)")
     p.add_argument("--format", choices=("table", "csv"), default="table")
     p.set_defaults(func=_cmd_estimate)
     return ap

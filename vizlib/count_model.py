@@ -83,7 +83,7 @@ def _count_rows(overhead_df: pd.DataFrame, counts: Mapping[str, int], params: Ma
             want = params.get(metric, "")
             row = None
             if g is not None:
-                g = g[np.isfinite(g["virtual_median"].astype(float)) & np.isfinite(g["baseline_median"].astype(float))]
+                g = g[np.isfinite(g["virtual_value"].astype(float)) & np.isfinite(g["baseline_value"].astype(float))]
                 if want == "smallest":
                     num = pd.to_numeric(g["param"], errors="coerce")
                     if num.notna().any():
@@ -116,7 +116,7 @@ def count_breakdown(overhead_df: pd.DataFrame, counts: Mapping[str, int],
                 rec["note"] = f"{metric} is not a latency (unit {r['unit']}); not counted"
             else:
                 f = _TO_US[r["unit"]]
-                rec.update(baseline_us=float(r["baseline_median"]) * f, virtual_us=float(r["virtual_median"]) * f)
+                rec.update(baseline_us=float(r["baseline_value"]) * f, virtual_us=float(r["virtual_value"]) * f)
                 rec["delta_us"] = rec["virtual_us"] - rec["baseline_us"]
                 rec["added_seconds"] = count * rec["delta_us"] / 1e6
             rows.append(rec)
@@ -129,9 +129,9 @@ def count_estimate(overhead_df: pd.DataFrame, profile: AppProfile, replicates: p
     """Count-based estimate, one row per virtual environment (``COUNT_COLUMNS``).
 
     ``added_seconds`` = sum over counted operations of ``count * (virtual - baseline latency)``.
-    The interval uses the joint bootstrap replicates of the slowdowns: per replicate,
-    ``sum(count * baseline_median * (s_b - 1))`` -- the run-to-run spread of each ratio, with
-    the baseline latency held at its median.
+    The interval comes from the joint replicates of both sides' latencies (``joint_replicates``'
+    ``virtual`` and ``baseline`` draws): per replicate ``sum(count * (virtual_b - baseline_b))``, so
+    the run-to-run spread of the baseline counts as much as the virtual side's.
 
     Relative figures use the application's times from GNU ``time -v`` (measured without
     strace): ``elapsed_increase_pct = added / elapsed`` answers "how much longer will it run"
@@ -141,15 +141,12 @@ def count_estimate(overhead_df: pd.DataFrame, profile: AppProfile, replicates: p
     Without ``time -v`` only added seconds are given.
     """
     bd = count_breakdown(overhead_df, profile.counts, params)
-    prep_keys = {}
+    draws = {}
     if replicates is not None and len(replicates):
         rp = replicates.assign(param=replicates["param"].fillna("").astype(str))
         for key, grp in rp.groupby(["environment", "metric", "param"], sort=False):
-            prep_keys[key] = grp.sort_values("replicate")["slowdown"].to_numpy(dtype=float)
-    nruns = {}
-    od = overhead_df.assign(param=overhead_df["param"].fillna("").astype(str))
-    for r in od.itertuples(index=False):
-        nruns[(r.environment, r.metric, r.param)] = (getattr(r, "n_virtual", 2), getattr(r, "n_baseline", 2))
+            grp = grp.sort_values("replicate")
+            draws[key] = grp["virtual"].to_numpy(dtype=float) - grp["baseline"].to_numpy(dtype=float)
     unknown = ", ".join(profile.unknown_syscalls)
     rows = []
     for (env, base), g in bd.groupby(["environment", "baseline"], sort=False):
@@ -160,15 +157,11 @@ def count_estimate(overhead_df: pd.DataFrame, profile: AppProfile, replicates: p
         lo = hi = np.nan
         reps, why = [], ""
         for r in ok.itertuples(index=False):
-            nv, nb = nruns.get((env, r.metric, r.param), (2, 2))
-            if min(nv, nb) < 2:
-                why = f"only one run on a side of {r.metric}: no interval"
+            delta = draws.get((env, r.metric, r.param))
+            if delta is None or np.isnan(delta).all():
+                why = f"no interval for {r.metric}{' ' + r.param if r.param else ''} (a single run on a side?)"
                 break
-            arr = prep_keys.get((env, r.metric, r.param))
-            if arr is None:
-                why = "no bootstrap replicates: no interval"
-                break
-            reps.append(r.count * r.baseline_us * (arr - 1.0) / 1e6)
+            reps.append(r.count * delta * _TO_US[catalogue.get(r.metric).unit] / 1e6)
         if why:
             notes.append(why)
         elif reps:
@@ -188,7 +181,8 @@ def count_estimate(overhead_df: pd.DataFrame, profile: AppProfile, replicates: p
             notes.append("time -v elapsed is 0.00 s (below its resolution): no relative figure")
         if cpu is not None and cpu > 0:
             cp = added / cpu * 100
-        largest = ok.loc[ok["added_seconds"].idxmax(), "metric"] if len(ok) else ""
+        # the largest item only when something adds time (never a "largest" of negative additions)
+        largest = ok.loc[ok["added_seconds"].idxmax(), "metric"] if len(ok) and ok["added_seconds"].max() > 0 else ""
         rows.append({
             "environment": env, "baseline": base, "added_seconds": added, "ci_low_s": lo, "ci_high_s": hi,
             "app_elapsed_s": np.nan if elapsed is None else elapsed, "elapsed_increase_pct": ep,

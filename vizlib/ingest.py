@@ -14,9 +14,11 @@ object per value.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
+import json
 import multiprocessing
 import os
 import re
@@ -28,11 +30,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import atomic, catalogue, manifest as manifest_mod
-from .errors import ParseError
-from .parser import MAX_FILE_BYTES, META_COLUMNS, parse_bytes
-from .parser import _too_big as too_big  # TODO public
-from .tables import ISSUE_COLUMNS, ISSUES, RUNS, RUNS_COLUMNS, TIDY, TIDY_COLUMNS
+from . import __version__, atomic, catalogue, manifest as manifest_mod, paths
+from .errors import ManifestError, ParseError
+from .parser import MAX_FILE_BYTES, META_COLUMNS, parse_bytes, too_big_reason
+from .tables import ISSUE_COLUMNS, ISSUES, MANIFEST_COPY, PROVENANCE, RUNS, RUNS_COLUMNS, TIDY, TIDY_COLUMNS
 
 PARALLEL_MIN_FILES = 300  # below this, starting worker processes (~90 ms CPU each) costs more than it saves
 
@@ -84,7 +85,7 @@ def parse_one(environment: str, path: str, run: str) -> FileResult:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(chunk)
                 sha = digest.hexdigest()
-                raise ParseError(run, 0, too_big(size))
+                raise ParseError(run, 0, too_big_reason(size))
             data = fh.read()
         sha, size = hashlib.sha256(data).hexdigest(), len(data)
         parsed = parse_bytes(data, run)
@@ -149,33 +150,62 @@ def _parse_batch(batch, part_path: str):
 def raw_files(raw_dir, man: manifest_mod.Manifest) -> list[tuple[str, str, str]]:
     """(environment, absolute path, run) for every file of every environment, in sorted order.
 
-    ``run`` is the path relative to the raw folder with '/' separators. Hidden files are skipped;
-    a symlink that leads outside the raw folder is returned with path "" so it is rejected.
+    ``run`` is the path relative to the raw folder with '/' separators. An environment's files are
+    those below ``<raw>/<name>/``, or those its ``runs`` patterns match. Hidden files are skipped; a
+    symlink that leads outside the raw folder is returned with path "" so it is rejected.
+    ManifestError when a pattern matches no file or a file is claimed by two environments.
     """
     raw_dir = Path(raw_dir).resolve()
-    out = []
+    out, owner = [], {}
     for env in man.environments.values():
-        folder = raw_dir / env.name
-        if folder.is_symlink() and not _inside(folder, raw_dir, want_dir=True):
-            out.append((env.name, "", env.name))
-            continue
-        for dirpath, dirnames, filenames in os.walk(folder):
-            # os.walk does not follow directory symlinks; list them so they are rejected, not lost
-            linked = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in linked)
-            for name in sorted(filenames + linked):
-                if name.startswith("."):
-                    continue
-                path = os.path.join(dirpath, name)
-                run = os.path.relpath(path, raw_dir).replace(os.sep, "/")
-                if os.path.islink(path):  # only links need resolving (cheap lstat for the rest)
-                    inside = _inside(Path(path), raw_dir, want_dir=False)
-                    out.append((env.name, str(Path(path).resolve()) if inside else "", run))
-                elif os.path.isfile(path):
-                    out.append((env.name, path, run))
-                else:  # FIFO, socket, device: never opened
-                    out.append((env.name, "", run))
+        files = _pattern_files(raw_dir, env, man) if env.runs else _folder_files(raw_dir, env.name)
+        for _env, _path, run in files:
+            if run in owner:
+                raise ManifestError(man.path, 0, f"{run} belongs to both {owner[run]!r} and {env.name!r}: "
+                                    "give each file to one environment")
+            owner[run] = env.name
+        out.extend(files)
     return out
+
+
+def _entry(env: str, path: str, raw_dir: Path) -> tuple[str, str, str]:
+    """(environment, readable path or "" to reject, run) for one directory entry."""
+    run = os.path.relpath(path, raw_dir).replace(os.sep, "/")
+    if os.path.islink(path):  # only links need resolving (cheap lstat for the rest)
+        inside = _inside(Path(path), raw_dir, want_dir=False)
+        return env, str(Path(path).resolve()) if inside else "", run
+    if os.path.isfile(path):
+        return env, path, run
+    return env, "", run  # FIFO, socket, device: never opened
+
+
+def _folder_files(raw_dir: Path, name: str) -> list[tuple[str, str, str]]:
+    folder = raw_dir / name
+    if folder.is_symlink() and not _inside(folder, raw_dir, want_dir=True):
+        return [(name, "", name)]
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        # os.walk does not follow directory symlinks; list them so they are rejected, not lost
+        linked = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in linked)
+        out.extend(_entry(name, os.path.join(dirpath, f), raw_dir)
+                   for f in sorted(filenames + linked) if not f.startswith("."))
+    return out
+
+
+def _pattern_files(raw_dir: Path, env, man) -> list[tuple[str, str, str]]:
+    """The files ``env.runs`` match, sorted by run name; folders matched are not runs."""
+    found = {}
+    for pattern in env.runs:
+        hits = [p for p in raw_dir.glob(pattern) if not any(part.startswith(".") for part in p.relative_to(raw_dir).parts)]
+        hits = [p for p in hits if p.is_symlink() or not p.is_dir()]
+        if not hits:
+            raise ManifestError(man.path, 0, f"environments.{env.name}: runs pattern {pattern!r} matches no file in "
+                                f"{raw_dir.name}/")
+        for p in hits:
+            entry = _entry(env.name, str(p), raw_dir)
+            found[entry[2]] = entry
+    return [found[run] for run in sorted(found)]
 
 
 def _inside(path: Path, raw_dir: Path, want_dir: bool) -> bool:
@@ -233,6 +263,7 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSu
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     man = manifest_mod.load(raw_dir)
+    manifest_bytes = man.path.read_bytes()
     files = raw_files(raw_dir, man)
     summary = IngestSummary(raw_dir, out_dir, files=len(files))
     jobs = default_jobs() if jobs is None else max(1, jobs)
@@ -240,8 +271,9 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSu
     runs_rows, issue_rows = [], []
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic.open_atomic_group([out_dir / TIDY, out_dir / RUNS, out_dir / ISSUES], "w", encoding="utf-8",
-                                  newline="") as (tidy, runs_fh, issues_fh), \
+    outputs = [out_dir / name for name in (TIDY, RUNS, ISSUES, MANIFEST_COPY, PROVENANCE)]
+    with atomic.open_atomic_group(outputs, "w", encoding="utf-8", newline="") as (tidy, runs_fh, issues_fh, man_fh,
+                                                                                  prov_fh), \
             tempfile.TemporaryDirectory(prefix=".ingest-parts-", dir=out_dir) as part_dir:
         tidy.write(",".join(TIDY_COLUMNS) + "\n")
         done = 0
@@ -263,7 +295,82 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSu
         w = csv.writer(issues_fh, lineterminator="\n")
         w.writerow(ISSUE_COLUMNS)
         w.writerows(issue_rows)
+        man_fh.buffer.write(manifest_bytes)
+        json.dump({"raw_dir": paths.project_relative(raw_dir) or str(raw_dir.resolve()), "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
+                   "vizlib_version": __version__, "files": len(files)}, prov_fh, indent=1, sort_keys=True)
+        prov_fh.write("\n")
     return summary
+
+
+@dataclass
+class Tables:
+    """What ``ensure_tables`` settled: the raw folder, its manifest, and the ingest it ran (None if the
+    tables were current)."""
+
+    raw_dir: Path | None
+    manifest: manifest_mod.Manifest
+    ingested: IngestSummary | None
+    note: str = ""  # how the manifest was chosen, for the caller to print
+
+
+def recorded_raw(processed_dir) -> Path | None:
+    """The raw folder the tables of ``processed_dir`` were ingested from (as recorded), or None."""
+    prov = Path(processed_dir) / PROVENANCE
+    if not prov.is_file():
+        return None
+    try:
+        given = json.loads(prov.read_text(encoding="utf-8")).get("raw_dir")
+    except (OSError, ValueError):
+        return None
+    return paths.resolve(given) if given else None
+
+
+def ensure_tables(processed_dir, raw_dir=None, *, refresh: bool = True) -> Tables:
+    """Tables in ``processed_dir`` that belong to a raw folder, ingesting when they are missing or stale.
+
+    ``raw_dir`` None means the raw folder the tables were ingested from (recorded by ingest), or
+    ``data/raw`` when there are no tables yet. Tables made from another raw folder than the one
+    named are never mixed up with it: ManifestError naming both. Stale tables (the raw folder's
+    files, sizes or manifest changed since) are ingested again when ``refresh``. When the recorded
+    raw folder is gone, the recorded manifest copy is used as it is.
+    """
+    processed = Path(processed_dir)
+    have = all((processed / name).is_file() for name in (TIDY, RUNS, ISSUES))
+    recorded = recorded_raw(processed) if have else None
+    if raw_dir is None:
+        raw = recorded if recorded is not None else (None if have else paths.RAW)
+    else:
+        raw = Path(raw_dir)
+        if recorded is not None and recorded.resolve() != raw.resolve():
+            raise ManifestError(raw / manifest_mod.MANIFEST_NAME, 0,
+                                f"the tables in {processed} were ingested from {recorded}, not from {raw}: use another "
+                                "processed folder for this raw folder, or leave the raw folder out")
+    if raw is None or not raw.is_dir():
+        if not (processed / MANIFEST_COPY).is_file():
+            raise ManifestError(processed / MANIFEST_COPY, 0, "no manifest recorded next to these tables and no raw "
+                                "folder to read one from: run ingest again, or name the raw folder")
+        return Tables(None, manifest_mod.load(processed, check_folders=False), None,
+                      f"raw folder {raw} not found: using the manifest recorded with the tables")
+    man = manifest_mod.load(raw)
+    if have and not refresh:
+        return Tables(raw, man, None)
+    if have and _tables_current(raw, processed, man):
+        return Tables(raw, man, None)
+    return Tables(raw, man, ingest(raw, processed), "ingested: the tables were missing or older than the raw folder")
+
+
+def _tables_current(raw: Path, processed: Path, man) -> bool:
+    """True when the tables were made from this manifest and list the raw folder's files with their sizes."""
+    copy = processed / MANIFEST_COPY
+    if not copy.is_file() or manifest_mod.text_sha256(copy) != manifest_mod.text_sha256(man.path):
+        return False
+    with open(processed / RUNS, newline="", encoding="utf-8") as fh:
+        have = {(r["run"], int(r["bytes"] or 0)) for r in csv.DictReader(fh)}
+    want = set()
+    for _env, path, run in raw_files(raw, man):
+        with contextlib.suppress(OSError):
+            want.add((run, os.path.getsize(path) if path else 0))
+    return want == have
 
 
 def _account(res: FileResult, tidy, summary: IngestSummary, seen_hash: dict, runs_rows: list, issue_rows: list) -> None:

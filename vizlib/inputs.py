@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import categories, count_model, ingest, manifest as manifest_mod, normalise, paths, share_model, stats, tables
 from .catalogue import CATEGORIES
-from .errors import InputsError, NormaliseError
+from .errors import InputsError
 from .mix import resolve_mix
 
 
@@ -29,13 +29,15 @@ class ModelInputs:
     """
 
     processed_dir: Path
-    raw_dir: Path
+    raw_dir: Path | None  # None when the tables' raw folder is gone (the recorded manifest is used)
     tidy: pd.DataFrame
     manifest: object
     overhead: pd.DataFrame
     representatives: dict
     n_boot: int = stats.N_REPLICATES
     seed: int = 0
+    statistic: str = "median"
+    note: str = ""  # e.g. that the tables were ingested on demand
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -54,8 +56,8 @@ class ModelInputs:
         keys = sorted({(m, "" if p is None else str(p)) for m, p in keys})
         todo = [k for k in keys if k not in self._cache]
         if todo:
-            rp = normalise.bootstrap_replicates(self.tidy, self.manifest, keys=todo, n_boot=self.n_boot,
-                                                seed=self.seed)
+            rp = normalise.joint_replicates(self.tidy, self.manifest, keys=todo, n_boot=self.n_boot, seed=self.seed,
+                                            statistic=self.statistic)
             for k in todo:
                 self._cache[k] = rp.iloc[0:0]
             for k, grp in rp.groupby(["metric", "param"], sort=False):
@@ -80,49 +82,39 @@ class ModelInputs:
 
 
 def inputs_from_tables(tidy: pd.DataFrame, manifest, *, processed_dir=None, raw_dir=None, representatives=None,
-                       n_boot: int = stats.N_REPLICATES, seed: int = 0) -> ModelInputs:
+                       n_boot: int = stats.N_REPLICATES, seed: int = 0, statistic: str = "median") -> ModelInputs:
     """:class:`ModelInputs` from an already loaded tidy table and manifest (normalised in memory)."""
-    known = set(manifest.environments)
-    stray = sorted(set(tidy["environment"]) - known)
-    if stray:
-        raise InputsError(f"the tidy table has environments {', '.join(stray)} that the manifest {manifest.path} "
-                          "does not name: pass the raw folder these tables were ingested from")
-    try:
-        overhead = normalise.overhead(tidy, manifest, seed=seed, n_boot=n_boot)
-    except NormaliseError as exc:
-        raise InputsError(str(exc)) from None
+    overhead = normalise.overhead(tidy, manifest, seed=seed, n_boot=n_boot, statistic=statistic)
     if not len(overhead):
         raise InputsError("no virtual environment with a measured baseline: nothing to estimate")
     reps = dict(categories.DEFAULT_REPRESENTATIVES)
     reps.update(representatives or {})
     return ModelInputs(Path(processed_dir) if processed_dir else paths.PROCESSED,
-                       Path(raw_dir) if raw_dir else paths.RAW, tidy, manifest, overhead,
-                       {c: reps[c] for c in CATEGORIES}, n_boot, seed)
+                       Path(raw_dir) if raw_dir else None, tidy, manifest, overhead,
+                       {c: reps[c] for c in CATEGORIES}, n_boot, seed, statistic)
 
 
-def inputs_from_context(ctx, *, n_boot: int = stats.N_REPLICATES, seed: int = 0) -> ModelInputs:
+def inputs_from_context(ctx, *, n_boot: int = stats.N_REPLICATES, seed: int = 0, statistic: str = "median") -> ModelInputs:
     """:class:`ModelInputs` from a notebook's ``vizlib.notebook.setup`` context (same tables, same representatives)."""
     return inputs_from_tables(ctx.tidy, ctx.manifest, processed_dir=ctx.processed_dir, raw_dir=ctx.raw_dir,
-                              representatives=getattr(ctx, "representatives", None), n_boot=n_boot, seed=seed)
+                              representatives=getattr(ctx, "representatives", None), n_boot=n_boot, seed=seed,
+                              statistic=statistic)
 
 
-def load_inputs(processed_dir=None, raw_dir=None, *, ingest_if_missing: bool = False, representatives=None,
-                n_boot: int = stats.N_REPLICATES, seed: int = 0) -> ModelInputs:
-    """Load the tidy table and the manifest and normalise in memory, for the model.
+def load_inputs(processed_dir=None, raw_dir=None, *, representatives=None, n_boot: int = stats.N_REPLICATES,
+                seed: int = 0, statistic: str = "median") -> ModelInputs:
+    """The tables of ``processed_dir`` (default ``data/processed``), normalised in memory for the models.
 
-    ``processed_dir`` defaults to ``vizlib.paths.PROCESSED``, ``raw_dir`` (whose manifest names
-    the baselines) to ``vizlib.paths.RAW``; relative paths are taken from the project root.
-    Missing tables raise :class:`InputsError` (run ``python -m vizlib ingest`` first), unless
-    ``ingest_if_missing``, which ingests ``raw_dir`` into ``processed_dir`` first.
+    The tables are ingested first when missing or older than their raw folder
+    (``ingest.ensure_tables``: ``raw_dir`` defaults to the folder the tables were made from, and a
+    different one is an error naming both); ``ModelInputs.note`` says when that happened.
+    Relative paths are taken from the project root.
     """
     processed = paths.resolve(processed_dir) if processed_dir not in (None, "") else paths.PROCESSED
-    raw = paths.resolve(raw_dir) if raw_dir not in (None, "") else paths.RAW
-    if not (processed / tables.TIDY).is_file():
-        if not ingest_if_missing:
-            raise InputsError(f"no processed tables in {processed} ({tables.TIDY} missing): run `python -m vizlib ingest` "
-                              "first")
-        ingest.ingest(raw, processed)
-    tidy = tables.load_tidy(processed)
-    man = manifest_mod.load(raw, check_folders=False)
-    return inputs_from_tables(tidy, man, processed_dir=processed, raw_dir=raw, representatives=representatives,
-                              n_boot=n_boot, seed=seed)
+    raw = paths.resolve(raw_dir) if raw_dir not in (None, "") else None
+    settled = ingest.ensure_tables(processed, raw)
+    out = inputs_from_tables(tables.load_tidy(processed), settled.manifest, processed_dir=processed,
+                             raw_dir=settled.raw_dir, representatives=representatives, n_boot=n_boot, seed=seed,
+                             statistic=statistic)
+    out.note = settled.note
+    return out

@@ -1,9 +1,16 @@
 """The raw folder's manifest, ``environments.toml``: which environments exist and who is whose baseline.
 
 Each ``[environments.NAME]`` table has ``kind`` ("physical" or "virtual"), ``technology`` from
-``TECHNOLOGIES`` and, for a virtual environment, ``baseline``: the physical environment that runs
-the matching kernel. Other keys (``kernel``, ``description``, ...) are free text kept for reports.
-The files of environment NAME live in ``<raw>/NAME/``; one file is one run.
+``TECHNOLOGIES`` and, for a virtual environment, ``baseline``: the environment it is compared with,
+the one that runs the matching kernel. A baseline is usually physical; it may itself be virtual
+(a container inside a VM, a confidential VM against a plain VM) as long as following baselines
+ends at a physical environment without a loop. Other keys (``kernel``, ``description``, ...) are
+free text kept for reports.
+
+The files of environment NAME live in ``<raw>/NAME/`` (nested folders included; one file is one
+run), or, with ``runs = ["results/x86_64-linux-gnu/host1.*", ...]``, in the files those glob
+patterns match relative to the raw folder: lmbench's own ``results/<os>/<host>.<n>`` tree can be
+described without moving a file. Patterns never leave the raw folder.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ class Environment:
     technology: str
     baseline: str | None
     extra: dict = field(default_factory=dict)  # free descriptive keys
+    runs: tuple = ()  # glob patterns relative to the raw folder; () = the folder <raw>/<name>/
 
     @property
     def is_virtual(self) -> bool:
@@ -58,13 +66,25 @@ class Manifest:
     def physical(self) -> list[Environment]:
         return [e for e in self.environments.values() if not e.is_virtual]
 
+    def chain(self, name: str) -> list[str]:
+        """``name`` and its baselines up to the physical root: ["container", "vm", "host"]."""
+        out = [name]
+        while self.environments[out[-1]].baseline:
+            out.append(self.environments[out[-1]].baseline)
+        return out
+
+    def root(self, name: str) -> str:
+        """The physical environment at the end of ``name``'s chain of baselines."""
+        return self.chain(name)[-1]
+
 
 def display_order(manifest=None, environments=None, *, present=None) -> list[str]:
-    """Environments in display order: each baseline, then its virtual environments, then the next group.
+    """Environments in display order: each physical root, then the environments compared with it
+    (depth first: a virtual baseline before the environments it is the baseline of), then the next.
 
     ``environments`` (iterable of names, None = all) selects; a selected virtual environment
-    brings its baseline along, since its values mean little without it. ``present`` (names that
-    have data) limits the result when no manifest is given, and keeps its order.
+    brings its chain of baselines along, since its values mean little without them. ``present``
+    (names that have data) limits the result when no manifest is given, and keeps its order.
     """
     wanted = None if environments is None else list(environments)
     if manifest is None:
@@ -72,13 +92,22 @@ def display_order(manifest=None, environments=None, *, present=None) -> list[str
         return names if wanted is None else [n for n in names if n in wanted]
     envs = manifest.environments
     if wanted is not None:
-        keep = set(wanted) | {envs[n].baseline for n in wanted if n in envs and envs[n].baseline}
+        keep = {b for n in wanted if n in envs for b in manifest.chain(n)}
     else:
         keep = set(envs)
+    children: dict = {}
+    for e in manifest.virtual():
+        children.setdefault(e.baseline, []).append(e.name)
     order = []
+
+    def visit(name):
+        if name in keep:
+            order.append(name)
+        for child in children.get(name, []):
+            visit(child)
+
     for phys in manifest.physical():
-        group = [phys.name] + [e.name for e in manifest.virtual() if e.baseline == phys.name]
-        order += [n for n in group if n in keep]
+        visit(phys.name)
     return order
 
 
@@ -124,11 +153,21 @@ def load(raw_dir, check_folders: bool = True) -> Manifest:
             raise ManifestError(path, line, f"environments.{name}: technology {tech!r} is not one of {', '.join(TECHNOLOGIES)}")
         baseline = table.get("baseline")
         if kind == "virtual" and not baseline:
-            raise ManifestError(path, line, f"environments.{name}: a virtual environment needs baseline = \"<physical environment>\"")
+            raise ManifestError(path, line, f"environments.{name}: a virtual environment needs baseline = \"<environment>\"")
         if kind == "physical" and baseline:
             raise ManifestError(path, line, f"environments.{name}: a physical environment is its own baseline; remove baseline")
-        extra = {k: v for k, v in table.items() if k not in ("kind", "technology", "baseline")}
-        envs[name] = Environment(name, kind, tech, baseline, extra)
+        runs = table.get("runs", [])
+        if isinstance(runs, str):
+            runs = [runs]
+        if not isinstance(runs, list) or not all(isinstance(r, str) and r.strip() for r in runs):
+            raise ManifestError(path, line, f"environments.{name}: runs must be a list of glob patterns, "
+                                "e.g. runs = [\"results/x86_64-linux-gnu/host1.*\"]")
+        for pattern in runs:
+            if pattern.startswith(("/", "~")) or ".." in Path(pattern).parts or "\\" in pattern:
+                raise ManifestError(path, line, f"environments.{name}: runs pattern {pattern!r} must be relative to "
+                                    "the raw folder and stay inside it (no leading /, ~ or ..)")
+        extra = {k: v for k, v in table.items() if k not in ("kind", "technology", "baseline", "runs")}
+        envs[name] = Environment(name, kind, tech, baseline, extra, tuple(runs))
 
     for env in envs.values():
         if not env.is_virtual:
@@ -138,16 +177,38 @@ def load(raw_dir, check_folders: bool = True) -> Manifest:
             raise ManifestError(path, line, f"environments.{env.name}: an environment cannot be its own baseline")
         if env.baseline not in envs:
             raise ManifestError(path, line, f"environments.{env.name}: baseline {env.baseline!r} is not in the manifest")
-        if envs[env.baseline].is_virtual:
-            raise ManifestError(path, line, f"environments.{env.name}: baseline {env.baseline!r} is virtual; "
-                                "a baseline must be a physical environment running the matching kernel")
+        seen = [env.name]
+        while envs[seen[-1]].baseline:  # follow the chain to a physical root, refusing loops
+            nxt = envs[seen[-1]].baseline
+            if nxt in seen:
+                raise ManifestError(path, line, f"environments.{env.name}: baselines form a loop "
+                                    f"({' -> '.join(seen + [nxt])}); a chain of baselines must end at a physical "
+                                    "environment")
+            if nxt not in envs:
+                raise ManifestError(path, _line_of(text, seen[-1]),
+                                    f"environments.{seen[-1]}: baseline {nxt!r} is not in the manifest")
+            seen.append(nxt)
 
     if check_folders:
+        patterned_tops = {Path(p).parts[0] for e in envs.values() for p in e.runs}
         for env in envs.values():
             folder = raw_dir / env.name
-            if not folder.is_dir():
-                raise ManifestError(path, _line_of(text, env.name), f"environment {env.name!r} has no folder {folder}")
+            line = _line_of(text, env.name)
+            if env.runs and folder.is_dir() and env.name not in patterned_tops:
+                raise ManifestError(path, line, f"environment {env.name!r} has both a folder {env.name}/ and runs "
+                                    "patterns; keep one of them")
+            if not env.runs and not folder.is_dir():
+                raise ManifestError(path, line, f"environment {env.name!r} has no folder {folder} (and no runs patterns)")
         for child in sorted(raw_dir.iterdir()):
-            if child.is_dir() and not child.name.startswith(".") and child.name not in envs:
-                raise ManifestError(path, 0, f"folder {child.name}/ is not in the manifest; add [environments.{child.name}] or move it out")
+            if (child.is_dir() and not child.name.startswith(".") and child.name not in envs
+                    and child.name not in patterned_tops):
+                raise ManifestError(path, 0, f"folder {child.name}/ is not in the manifest; add [environments.{child.name}] "
+                                    "(or runs patterns that read it) or move it out")
     return Manifest(path, envs)
+
+
+def text_sha256(path) -> str:
+    """sha256 of a manifest file's bytes: which manifest made a set of tables."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

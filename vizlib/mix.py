@@ -142,3 +142,31 @@ def rebalance(mix: Mapping[str, float], category: str, value: float) -> dict[str
         else:
             out[c] = remaining / len(others)
     return out
+
+
+def restrict(mix: Mapping[str, float], measured) -> tuple[dict[str, float], list[str]]:
+    """The mix over the ``measured`` categories only, shares rescaled to 1, and the categories
+    left out. Where every share sat on unmeasured categories, the measured ones share equally.
+    MixError when nothing was measured at all."""
+    measured = [c for c in CATEGORIES if c in set(measured)]
+    if not measured:
+        raise MixError("no category has a measured lmbench item in any environment: nothing to estimate")
+    dropped = [c for c in CATEGORIES if c not in measured and float(mix.get(c, 0.0)) > 0]
+    kept = {c: float(mix.get(c, 0.0)) for c in measured}
+    if not dropped:  # nothing to move: the user's shares exactly as given
+        return {c: kept.get(c, 0.0) for c in CATEGORIES}, dropped
+    total = sum(kept.values())
+    if total <= 0:
+        return {c: (1.0 / len(measured) if c in measured else 0.0) for c in CATEGORIES}, dropped
+    return {c: kept.get(c, 0.0) / total for c in CATEGORIES}, dropped
+
+
+def display_percentages(mix: Mapping[str, float], decimals: int = 1) -> dict[str, float]:
+    """The shares as percentages rounded so that they add up to exactly 100 (largest remainder)."""
+    unit = 10 ** decimals
+    raw = {c: float(mix.get(c, 0.0)) * 100 * unit for c in CATEGORIES}
+    floors = {c: int(v) for c, v in raw.items()}
+    short = 100 * unit - sum(floors.values())
+    for c in sorted(CATEGORIES, key=lambda c: (-(raw[c] - floors[c]), CATEGORIES.index(c)))[:max(0, short)]:
+        floors[c] += 1
+    return {c: floors[c] / unit for c in CATEGORIES}

@@ -116,22 +116,6 @@ def parse_metric_list(text) -> list[tuple[str, str | None]]:
     return out
 
 
-def _tables_current(raw: Path, processed: Path, man) -> bool:
-    """True when the ingest tables exist and list the raw folder's files with their sizes."""
-    from .ingest import raw_files
-    from .tables import ISSUES, RUNS, TIDY, load_runs
-
-    if not all((processed / name).is_file() for name in (TIDY, RUNS, ISSUES)):
-        return False
-    runs = load_runs(processed)
-    want = set()
-    for _env, path, run in raw_files(raw, man):
-        with contextlib.suppress(OSError):
-            want.add((run, os.path.getsize(path) if path else 0))
-    have = set(zip(runs["run"], runs["bytes"].astype(int)))
-    return want == have
-
-
 @dataclass
 class Context:
     """What the setup cell of a notebook knows: folders, manifest, selection and the ingest tables."""
@@ -171,7 +155,7 @@ def setup(raw_dir="data/raw", processed_dir="", environments="", *, representati
     representative, ``NormaliseError`` when a virtual environment or its baseline has no ingested
     run, or a representative metric was measured nowhere.
     """
-    from .ingest import ingest as run_ingest
+    from .ingest import ensure_tables, ingest as run_ingest
     from .tables import load_issues, load_runs, load_tidy
 
     raw, processed = resolve_dirs(raw_dir, processed_dir)
@@ -179,17 +163,18 @@ def setup(raw_dir="data/raw", processed_dir="", environments="", *, representati
     chosen = parse_environments(man, environments)
     reps = parse_representatives(representatives)
     chosen_metrics = parse_metric_list(metrics) or None
-    summary = None
-    if ingest == "always" or (ingest == "missing" and not _tables_current(raw, processed, man)):
+    if ingest == "always":
         summary = run_ingest(raw, processed)
+    else:
+        summary = ensure_tables(processed, raw, refresh=ingest == "missing").ingested
     tidy, runs = load_tidy(processed), load_runs(processed)
     issues = load_issues(processed)
     ctx = Context(raw, processed, man, chosen, tidy, runs, issues, reps, chosen_metrics, summary)
     if ingest != "always":
         require_runs(ctx)
         measured = set(tidy["metric"])
-        for category, (metric, _param) in reps.items():
-            if metric not in measured:
+        for category, (metric, param) in reps.items():  # a default that nobody measured falls back instead
+            if metric not in measured and (metric, param) != DEFAULT_REPRESENTATIVES[category]:
                 raise NormaliseError(f"representative of {category!r}, {metric!r}, was measured in no environment; "
                                      f"choose another with the representatives parameter")
     return ctx
@@ -215,27 +200,32 @@ def require_runs(ctx: Context) -> None:
         raise NormaliseError(f"{problems[0]}{more}: check the raw folder and the rejected files in 01_ingest")
 
 
-def normalise_tables(ctx: Context, *, seed: int = 0, n_boot: int | None = None, write: bool = True) -> dict:
+def normalise_tables(ctx: Context, *, seed: int = 0, n_boot: int | None = None, statistic: str = "median",
+                     write: bool = True) -> dict:
     """Every normalisation table (``normalise.normalise_all``, with ``ctx.representatives``),
     written to the processed folder."""
     from . import normalise, stats, tables
 
     result = normalise.normalise_all(ctx.tidy, ctx.runs, ctx.manifest, n_boot=n_boot or stats.N_REPLICATES,
-                                     seed=seed, representatives=ctx.representatives)
+                                     seed=seed, representatives=ctx.representatives, statistic=statistic)
     if write:
         tables.write_analysis(ctx.processed_dir, result)
     return result
 
 
-def load_tables(ctx: Context, *, seed: int = 0, n_boot: int | None = None) -> dict:
-    """The normalisation tables 02_overhead wrote, or freshly computed if absent or older than the tidy table."""
-    from .tables import ANALYSIS_FILES, TIDY, load_analysis
+def load_tables(ctx: Context, *, seed: int = 0, n_boot: int | None = None, statistic: str = "median") -> dict:
+    """The normalisation tables 02_overhead wrote (if they are newer than the tidy table and made with
+    ``statistic``), else freshly computed."""
+    from .tables import ANALYSIS_FILES, OVERHEAD, TIDY, load_analysis
 
     tidy_time = (ctx.processed_dir / TIDY).stat().st_mtime
     files = [ctx.processed_dir / name for name in ANALYSIS_FILES.values()]
     if all(p.is_file() and p.stat().st_mtime >= tidy_time for p in files):
-        return load_analysis(ctx.processed_dir)
-    return normalise_tables(ctx, seed=seed, n_boot=n_boot)
+        tables = load_analysis(ctx.processed_dir)
+        made_with = set(tables["overhead"]["statistic"]) if "statistic" in tables["overhead"] else set()
+        if made_with <= {statistic}:
+            return tables
+    return normalise_tables(ctx, seed=seed, n_boot=n_boot, statistic=statistic)
 
 
 def selected_virtual(ctx: Context) -> list[str]:

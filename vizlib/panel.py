@@ -50,10 +50,11 @@ def panel_data(prepared: Prepared, mix) -> dict:
         rep = None
         if prepared.replicates is not None:
             block = prepared.replicates[i]  # B x C
-            # unique rows with counts; NaN rows are kept as their own rows (correct, if less compact)
-            key = np.where(np.isnan(block), np.inf, block)
-            uniq, counts = np.unique(key, axis=0, return_counts=True)
-            rows = [[None if math.isinf(v) else float(v) for v in row] for row in uniq]
+            # unique rows with counts; NaN (undefined) is null, an extreme draw that overflowed stays
+            # infinite as the string "Infinity" (JSON has no infinity; the script turns it back)
+            uniq, counts = np.unique(block, axis=0, return_counts=True, equal_nan=True)
+            rows = [[None if math.isnan(v) else (("Infinity" if v > 0 else "-Infinity") if math.isinf(v) else float(v))
+                     for v in row] for row in uniq]
             rep = {"rows": rows, "counts": [int(c) for c in counts]}
         envs.append({
             "name": name,
@@ -62,6 +63,8 @@ def panel_data(prepared: Prepared, mix) -> dict:
             "missing": list(prepared.missing_reason[i]),
             "no_interval": list(prepared.interval_reason[i]),
             "representative": list(prepared.representative[i]),
+            "low_precision": [bool(x) for x in (prepared.low_precision[i] if prepared.low_precision is not None
+                                               else [False] * len(CATEGORIES))],
             "replicates": rep,
         })
     return {

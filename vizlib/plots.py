@@ -190,7 +190,7 @@ def _errbars(ax, pos, val, lo, hi, noisy, *, color, horizontal, marker="o", size
 
 def _noisy_handle():
     return Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="0.3",
-                  markeredgewidth=1.4, color="0.3", label="noisy (run-to-run spread high): hollow")
+                  markeredgewidth=1.4, color="0.3", label="noisy (run-to-run spread above 10%): hollow")
 
 
 def _ensure_ax(ax, figsize):
@@ -222,8 +222,8 @@ def item_values(tidy: pd.DataFrame, *, metric: str, param: str | None = None, en
     """The rows of one item and the param used.
 
     ``param=None`` picks the representative param; for a size series that is the largest size
-    measured in every shown environment (so all bars compare the same size), or the overall
-    largest if no size is common to all.
+    present in every run of every shown environment (the rule ``categories.group_params`` applies
+    to the tables and the model), else the one most runs hold.
     """
     rows = tidy[tidy[metric_col] == metric].copy()
     rows[param_col] = rows[param_col].fillna("").astype(str)
@@ -232,9 +232,16 @@ def item_values(tidy: pd.DataFrame, *, metric: str, param: str | None = None, en
     if rows.empty:
         return rows, "" if param is None else param
     if param is None:
-        per_env = [set(g) for _, g in rows.groupby(env_col)[param_col]]
-        common = set.intersection(*per_env) if per_env else set()
-        param = catalogue.representative_param(metric, sorted(common) if common else rows[param_col].unique())
+        params = list(dict.fromkeys(rows[param_col]))
+        if "" in params or len(params) == 1:
+            param = catalogue.representative_param(metric, params)
+        else:
+            runs = tidy[tidy[env_col].isin(set(rows[env_col]))].groupby(env_col, observed=True)["run"].nunique()
+            held = rows.groupby([param_col, env_col], observed=True)["run"].nunique().unstack(env_col)
+            held = held.reindex(columns=runs.index).fillna(0)
+            share = (held / runs).min(axis=1)  # the worst environment's share of runs holding the size
+            best = [p for p, v in share.items() if v == share.max()]
+            param = catalogue.representative_param(metric, best)
     return rows[rows[param_col] == param], param
 
 
@@ -299,10 +306,20 @@ def _env_tick(name, manifest):
     return name if env.technology == name else f"{name}\n{env.technology}"
 
 
+def unmeasured_items(tidy: pd.DataFrame, items=SOURCE_ITEMS) -> list[SourceItem]:
+    """The items no environment measured (a partial run): they get no figure."""
+    measured = set(tidy["metric"].astype(str))
+    return [item for item in items if item.metric not in measured]
+
+
 def source_figures(tidy: pd.DataFrame, *, manifest=None, environments=None, items=SOURCE_ITEMS) -> list[Figure]:
-    """The source article's four comparisons, one figure per item (CPU, memory, disk I/O, network I/O)."""
+    """The source article's four comparisons, one figure per item (CPU, memory, disk I/O, network I/O)
+    that some environment measured (``unmeasured_items`` names the others)."""
     figs = []
+    skip = {item.metric for item in unmeasured_items(tidy, items)}
     for item in items:
+        if item.metric in skip:
+            continue
         meta = catalogue.get(item.metric)
         n = len(display_order(manifest, environments, present=list(dict.fromkeys(tidy["environment"]))))
         fig, ax = plt.subplots(figsize=(max(4.5, 1.0 * n + 2.0), 3.8), layout="constrained")
@@ -501,7 +518,7 @@ def literature_plot(comparison: pd.DataFrame, *, system: str, environments=None,
     if (~lit["matched"].astype(bool)).any():
         handles.append(Line2D([], [], marker="D", linestyle="", color=LITERATURE_COLOR, markerfacecolor="white",
                               label="literature only: no matching suite metric"))
-    if len(meas) and meas["noisy"].astype(bool).any():
+    if len(meas) and meas["noisy"].astype("boolean").fillna(False).any():
         handles.append(_noisy_handle())
     ax.legend(handles=handles, fontsize=7.5, frameon=False, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=1)
     ax.set_title(f"{name}\nvs native Linux" + (f"; measured: technology {tech}" if tech else ""), fontsize=10)

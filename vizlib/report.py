@@ -336,6 +336,17 @@ def _scrub_paths(out: Path, nb: Path, replacements: dict) -> None:
     nbformat.write(doc, str(out))
 
 
+def _scrub_provenance(processed: Path, raw: Path) -> None:
+    """The report's copy of ``provenance.json`` names the raw folder as the report does (``shown_path``)."""
+    import json
+
+    path = processed / "provenance.json"
+    if path.is_file():
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["raw_dir"] = shown_path(raw)
+        atomic.write_text(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+
 def export_html(ipynb: Path, html_path: Path) -> None:
     """Self-contained HTML of an executed notebook: no code, figures inline, nothing loaded from the network."""
     import nbformat
@@ -481,6 +492,7 @@ def run_report(raw_dir=paths.RAW, name: str = "default", parameters=None, report
                 export_html(out, staging / f"{nb.stem}.html")
                 t_export += time.perf_counter() - t1
                 progress(f"  {nb.name:<32} {timings[nb.name]:6.1f} s  (+ HTML {time.perf_counter() - t1:.1f} s)")
+            _scrub_provenance(staging / "processed", raw)
             write_index(staging, name=name, raw=raw, man=man, parameters=shown, notebooks=nbs, timings=timings)
         except BaseException as exc:
             failed = reports_dir / f"{name}.failed"

@@ -1,8 +1,11 @@
 """Each environment's values as a runs x keys matrix: the samples every comparison starts from.
 
 A *key* is a (metric, param) pair. ``prepare`` reduces the tidy table to one value per run and
-key: a value printed more than once in one run (file) becomes its within-run median, so a run
-that printed more weighs no more. The rest of the analysis works on these matrices.
+key: a value printed more than once in one run (file) becomes the run's statistic of them
+(median or mean, the ``statistic`` chosen for the whole analysis), so a run that printed more
+weighs no more. Repetitions are nested in runs: the run-to-run units are the runs, and only when
+an environment has a single run are its repetitions used instead. The rest of the analysis works
+on these matrices.
 
 Scale: everything runs on integer codes of the tidy table's text columns (no Python step per
 value), so the 10,000-file benchmark fleet's 6 million values take a few seconds.
@@ -18,22 +21,48 @@ import pandas as pd
 
 from . import catalogue
 from . import manifest as manifest_mod
-from .errors import NormaliseError
+from .errors import NormaliseError, UsageError
+
+
+STATISTICS = ("median", "mean")  # how each side's runs become one value
 
 
 @dataclass
 class Side:
-    """One environment: its per-run values as a runs x keys matrix (NaN where a run lacks a key)."""
+    """One environment's samples of every key (metric, param).
+
+    ``X`` holds one value per run (file) and key: the run's own statistic of what it printed for
+    the key (most runs print a key once). The *units* of run-to-run statistics are the runs that
+    hold the key; a key held by a single run that printed it several times (a wrapper's
+    ``Run 1: ...`` lines, say) has that run's repetitions as units instead (``rep_units``), which
+    describe within-session spread only. ``R`` holds those repetitions.
+    """
 
     name: str
     runs: np.ndarray  # run names, sorted
     keys: np.ndarray  # global key codes, sorted
-    X: np.ndarray  # (n_runs, n_keys) per-run values
+    X: np.ndarray  # (n_runs, n_keys) per-run statistic, NaN where a run lacks a key
     n: np.ndarray  # runs holding each key
-    median: np.ndarray
-    cv: np.ndarray
+    values: np.ndarray  # values printed for each key, all runs together (repetitions)
+    center: np.ndarray  # the statistic over runs (over repetitions for a key of a single run)
+    R: np.ndarray  # (max repetitions, n_keys) the repetitions of keys held by one run, NaN elsewhere
+    rep_units: np.ndarray  # (n_keys,) the key's units are repetitions, not runs
+    n_units: np.ndarray  # units of each key (runs, or repetitions where rep_units)
+    cv: np.ndarray  # std/mean of the units, NaN with fewer than two
     low_precision: np.ndarray  # any contributing value flagged
     repeated: np.ndarray  # some run printed the key more than once
+
+    def units(self, cols) -> tuple[np.ndarray, np.ndarray]:
+        """(units x len(cols) matrix, rep_units) for key positions ``cols``: runs or repetitions."""
+        cols = np.asarray(cols, dtype=np.intp)
+        ru = self.rep_units[cols]
+        if not ru.any():
+            return self.X[:, cols], ru
+        rows = max(self.X.shape[0], self.R.shape[0])
+        U = np.full((rows, len(cols)), np.nan)
+        U[: self.X.shape[0], ~ru] = self.X[:, cols[~ru]]
+        U[: self.R.shape[0], ru] = self.R[:, cols[ru]]
+        return U, ru
 
 
 @dataclass
@@ -42,6 +71,7 @@ class Prepared:
     sides: dict  # environment name -> Side
     manifest: manifest_mod.Manifest
     kcols: dict  # the key table as plain arrays, for per-pair lookups without pandas indexing
+    statistic: str = "median"
 
 
 def _key_rank(keys: pd.DataFrame) -> np.ndarray:
@@ -105,15 +135,24 @@ def _key_table(metrics: np.ndarray, params: np.ndarray, tidy: pd.DataFrame, key_
     return keys
 
 
-def prepare(tidy: pd.DataFrame, man: manifest_mod.Manifest) -> Prepared:
+def prepare(tidy: pd.DataFrame, man: manifest_mod.Manifest, statistic: str = "median") -> Prepared:
     """Reduce the tidy table to one value per run and key, then split it by environment.
 
     Everything runs on small integer codes (categorical codes or factorized text) and one sort by
     environment; the rest is done per environment, so a fleet's table of millions of rows costs a
     few passes over compact arrays, never a Python step per value or a copy of the table.
     """
+    if statistic not in STATISTICS:
+        raise UsageError(f"statistic must be one of {', '.join(STATISTICS)}, not {statistic!r}")
     names = list(man.environments)
     index = {name: i for i, name in enumerate(names)}
+    col = tidy["environment"]
+    present = col.cat.categories[col.cat.codes.unique()[col.cat.codes.unique() >= 0]] \
+        if isinstance(col.dtype, pd.CategoricalDtype) else pd.unique(col)
+    unknown = sorted(str(e) for e in present if e not in index)
+    if unknown:
+        raise NormaliseError(f"the tidy table has environment(s) {', '.join(map(repr, unknown))} that the manifest "
+                             f"{man.path} does not name: ingest and normalise with the same raw folder")
     env = _per_value(tidy["environment"], lambda u: [index.get(x, -1) for x in u], -1, np.int32)
     run_c, run_u = _codes(tidy["run"])
     metric_c, metric_u = _codes(tidy["metric"])
@@ -153,51 +192,64 @@ def prepare(tidy: pd.DataFrame, man: manifest_mod.Manifest) -> Prepared:
         rows = order[bounds[e]:bounds[e + 1]]
         rows = rows[~np.isnan(value[rows])]
         if len(rows):
-            sides[name] = _make_side(name, run_c[rows], run_u, key_c[rows], value[rows], lp[rows])
+            sides[name] = _make_side(name, run_c[rows], run_u, key_c[rows], value[rows], lp[rows], statistic)
     kcols = {c: keys[c].to_numpy(dtype=np.int64 if c == "rank" else object) for c in keys}
-    return Prepared(keys, sides, man, kcols)
+    return Prepared(keys, sides, man, kcols, statistic)
 
 
 def _make_side(name: str, run: np.ndarray, run_names: np.ndarray, key: np.ndarray, value: np.ndarray,
-               lp: np.ndarray) -> Side:
-    """One environment's rows -> its runs x keys matrix, with the within-run median where a run
-    printed a key more than once."""
+               lp: np.ndarray, statistic: str) -> Side:
+    """One environment's rows -> its runs x keys matrix (the run's ``statistic`` where it printed a
+    key more than once) and the repetitions of keys held by a single run."""
     runs_u, ri = np.unique(run, return_inverse=True)
     keys_u, ki = np.unique(key, return_inverse=True)
-    R, K = len(runs_u), len(keys_u)
+    n_runs, K = len(runs_u), len(keys_u)
     cell = ri.astype(np.int64) * K + ki
-    counts = np.bincount(cell, minlength=R * K)
+    counts = np.bincount(cell, minlength=n_runs * K)
     rep = np.zeros(K, bool)
+    values = np.bincount(ki, minlength=K)
+    raw_ki, raw_value = ki, value
     if counts.max() > 1:
         agg = (pd.DataFrame({"cell": cell, "value": value, "lp": lp})
-               .groupby("cell", sort=True).agg(value=("value", "median"), lp=("lp", "max"), k=("value", "size")))
+               .groupby("cell", sort=True).agg(value=("value", statistic), lp=("lp", "max"), k=("value", "size")))
         cell, value, lp = agg.index.to_numpy(), agg["value"].to_numpy(), agg["lp"].to_numpy(bool)
         rep[np.unique(cell[agg["k"].to_numpy() > 1] % K)] = True
         ri, ki = cell // K, cell % K
-    X = np.full((R, K), np.nan)
+    X = np.full((n_runs, K), np.nan)
     X[ri, ki] = value
     n = np.bincount(ki, minlength=K)
-    return Side(name=name, runs=np.asarray(run_names, dtype=object)[runs_u], keys=keys_u.astype(np.int64), X=X,
-                 n=n, median=_nanmedian(X), cv=_cv(X, n),
-                 low_precision=np.bincount(ki, weights=lp, minlength=K) > 0, repeated=rep)
+    rep_units = (n == 1) & (values >= 2)  # one run holds the key, and printed it more than once
+    R = np.full((int(values[rep_units].max()) if rep_units.any() else 0, K), np.nan)
+    if rep_units.any():  # the repetitions, in file order
+        pick = np.flatnonzero(rep_units[raw_ki])
+        order = pick[np.argsort(raw_ki[pick], kind="stable")]
+        ks = raw_ki[order]
+        R[np.arange(len(ks)) - np.searchsorted(ks, ks), ks] = raw_value[order]
+    n_units = np.where(rep_units, values, n)
+    side = Side(name=name, runs=np.asarray(run_names, dtype=object)[runs_u], keys=keys_u.astype(np.int64), X=X, n=n,
+                values=values, center=_center(X, statistic), R=R, rep_units=rep_units, n_units=n_units,
+                cv=np.full(K, np.nan), low_precision=np.bincount(ki, weights=lp, minlength=K) > 0, repeated=rep)
+    U, _ = side.units(np.arange(K))
+    side.cv = _cv(U, n_units)
+    return side
 
 
-def _nanmedian(X: np.ndarray) -> np.ndarray:
+def _center(X: np.ndarray, statistic: str) -> np.ndarray:
     if X.shape[0] == 1:
         return X[0].copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(X, axis=0)
+        return np.nanmedian(X, axis=0) if statistic == "median" else np.nanmean(X, axis=0)
 
 
-def _cv(X: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """std (ddof=1) / mean across runs; NaN with fewer than two runs or a zero mean."""
-    if X.shape[0] < 2:
-        return np.full(X.shape[1], np.nan)
+def _cv(U: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """std (ddof=1) / mean across units; NaN with fewer than two units or a zero mean."""
+    if U.shape[0] < 2:
+        return np.full(U.shape[1], np.nan)
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(X, axis=0)
-        std = np.nanstd(X, axis=0, ddof=1)
+        mean = np.nanmean(U, axis=0)
+        std = np.nanstd(U, axis=0, ddof=1)
         cv = std / np.abs(mean)
     return np.where((n >= 2) & (mean != 0), cv, np.nan)
 

@@ -55,7 +55,7 @@ def _cpu_check(prep: Prepared, env) -> tuple[str, str]:
     kc = prep.kcols
     common = common[np.isin(kc["metric"][common], CPU_CHECK_METRICS) & (kc["param"][common] == "")]
     iv, ib = np.searchsorted(vs.keys, common), np.searchsorted(bs.keys, common)
-    vm, bm = vs.median[iv], bs.median[ib]
+    vm, bm = vs.center[iv], bs.center[ib]
     nonzero = (vm > 0) & (bm > 0)
     precise = nonzero & ~vs.low_precision[iv] & ~bs.low_precision[ib]
     use = precise if precise.any() else nonzero

@@ -36,13 +36,15 @@ def _finite(x) -> bool:
         return False
 
 
-def category_slowdowns(overhead_df: pd.DataFrame, representatives: Mapping | None = None) -> pd.DataFrame:
-    """One row per (virtual environment, category): the slowdown of the category's representative.
+def category_slowdowns(overhead_df: pd.DataFrame, representatives: Mapping | None = None,
+                        roots: dict | None = None) -> pd.DataFrame:
+    """One row per (virtual environment, category): the slowdown of the category's representative
+    (``categories.category_summary``, columns ``CATEGORY_COLUMNS``).
 
-    ``representatives`` maps category -> ``(metric, param)`` (param ``None`` = the representative
-    param measured on both sides); categories left out keep ``categories.DEFAULT_REPRESENTATIVES``.
-    A representative not measured on both sides of an environment gives a row with ``slowdown``
-    NaN and a ``note``: never dropped, never taken as 0. Columns ``CATEGORY_COLUMNS``.
+    ``representatives`` maps category -> ``(metric, param)`` (param ``None`` = the size
+    ``categories.group_params`` chooses); categories left out keep the defaults. A representative
+    not measured on both sides gives a row with ``slowdown`` NaN and a ``note``: never dropped,
+    never taken as 0.
     """
     reps = dict(categories.DEFAULT_REPRESENTATIVES)
     if representatives is not None:
@@ -51,15 +53,8 @@ def category_slowdowns(overhead_df: pd.DataFrame, representatives: Mapping | Non
             raise MixError(f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(repr, unknown))} "
                            f"in representatives; the categories are {', '.join(CATEGORIES)}")
         reps.update(representatives)
-    cs = categories.category_summary(overhead_df, {c: reps[c] for c in CATEGORIES})
-    notes = []
-    for r in cs.itertuples(index=False):
-        if _finite(r.slowdown):
-            notes.append("")
-        else:
-            what = r.metric + (f" {r.param}" if r.param else "")
-            notes.append(f"no {r.category} value: {what} not measured on both {r.environment} and {r.baseline}")
-    return cs.assign(note=notes)[list(CATEGORY_COLUMNS)].reset_index(drop=True)
+    cs = categories.category_summary(overhead_df, {c: reps[c] for c in CATEGORIES}, roots)
+    return cs[list(CATEGORY_COLUMNS)].reset_index(drop=True)
 
 
 @dataclass
@@ -73,6 +68,7 @@ class Prepared:
     interval_reason: list[list[str]]  # E x C: "" or why this category gives no interval
     missing_reason: list[list[str]]  # E x C: "" or why the slowdown is missing
     representative: list[list[str]]  # E x C: "metric param" for messages
+    low_precision: np.ndarray | None = None  # E x C: the representative is printed with low precision
 
     def select(self, environments) -> "Prepared":
         """The same arrays for ``environments`` only (names, in that order)."""
@@ -80,11 +76,12 @@ class Prepared:
         return Prepared([self.environments[i] for i in idx], [self.baselines[i] for i in idx], self.slowdown[idx],
                         None if self.replicates is None else self.replicates[idx],
                         [self.interval_reason[i] for i in idx], [self.missing_reason[i] for i in idx],
-                        [self.representative[i] for i in idx])
+                        [self.representative[i] for i in idx],
+                        None if self.low_precision is None else self.low_precision[idx])
 
 
 def prepare(category_slowdowns: pd.DataFrame, replicates: pd.DataFrame | None) -> Prepared:
-    """Arrays from a ``category_slowdowns`` frame and joint replicates (``normalise.bootstrap_replicates``
+    """Arrays from a ``category_slowdowns`` frame and joint replicates (``normalise.joint_replicates``
     long-form: ``environment, metric, param, replicate, slowdown``); ``None`` gives NaN intervals."""
     cs = category_slowdowns
     envs = list(dict.fromkeys(cs["environment"]))
@@ -94,6 +91,8 @@ def prepare(category_slowdowns: pd.DataFrame, replicates: pd.DataFrame | None) -
     interval_reason = [[""] * C for _ in range(E)]
     missing_reason = [[""] * C for _ in range(E)]
     rep_label = [[""] * C for _ in range(E)]
+    low = np.zeros((E, C), bool)
+    reason = {}  # (i, j) -> why a category would have no interval (used when its replicates are all undefined)
     ei = {e: i for i, e in enumerate(envs)}
     ci = {c: j for j, c in enumerate(CATEGORIES)}
     keys = {}  # (env, metric, param) -> (i, j) list
@@ -105,14 +104,11 @@ def prepare(category_slowdowns: pd.DataFrame, replicates: pd.DataFrame | None) -
             else str(r["param"])
         rep_label[i][j] = r["metric"] + (f" {param}" if param else "")
         if not _finite(r["slowdown"]):
-            missing_reason[i][j] = r.get("note") or f"no {r['category']} representative for {r['environment']}"
+            missing_reason[i][j] = f"no {r['category']} value ({rep_label[i][j]}): {r.get('note') or 'not measured'}"
             continue
         S[i, j] = float(r["slowdown"])
-        nv, nb = r.get("n_virtual"), r.get("n_baseline")
-        if nv is not None and nb is not None and _finite(nv) and _finite(nb) and min(nv, nb) < 2:
-            side = "virtual" if nv < 2 else "baseline"
-            interval_reason[i][j] = (f"only one run on the {side} side of {rep_label[i][j]}: "
-                                     "run-to-run spread unknown, no interval")
+        low[i, j] = r.get("low_precision") is True or r.get("low_precision") == 1
+        reason[(i, j)] = r.get("note") or f"no interval for {rep_label[i][j]}"
         keys.setdefault((r["environment"], r["metric"], param), []).append((i, j))
 
     R = None
@@ -123,7 +119,10 @@ def prepare(category_slowdowns: pd.DataFrame, replicates: pd.DataFrame | None) -
         for (env, metric, param), grp in rp.groupby(["environment", "metric", "param"], sort=False):
             for i, j in keys.get((env, metric, param), ()):
                 R[i, grp["replicate"].to_numpy(dtype=int), j] = grp["slowdown"].to_numpy(dtype=float)
-    return Prepared(envs, [str(base[e]) for e in envs], S, R, interval_reason, missing_reason, rep_label)
+    for (i, j), why in reason.items():  # a category whose replicates are all undefined has no interval
+        if R is not None and np.isnan(R[i, :, j]).all():
+            interval_reason[i][j] = why
+    return Prepared(envs, [str(base[e]) for e in envs], S, R, interval_reason, missing_reason, rep_label, low)
 
 
 def _weights(mix: Mapping[str, float]) -> np.ndarray:
@@ -156,6 +155,7 @@ def _core(prep: Prepared, W: np.ndarray):
     contrib = (np.nan_to_num(prep.slowdown, nan=0.0)[:, None, :] - 1.0) * W[None]  # E x S x C
     contrib[:, ~active] = -np.inf
     largest = np.argmax(contrib, axis=2)  # E x S
+    adds_time = np.take_along_axis(contrib, largest[:, :, None], axis=2)[:, :, 0] > 0
     lo = np.full((E, S), np.nan)
     hi = np.full((E, S), np.nan)
     used = np.zeros((E, S), dtype=int)
@@ -172,7 +172,8 @@ def _core(prep: Prepared, W: np.ndarray):
         if ok.any():
             lo_all, hi_all = stats.interval(np.where(ok[:, None, :], rb, np.nan), axis=1)
             lo[ok], hi[ok] = lo_all[ok], hi_all[ok]
-    largest_names = [["" if missing[i, s] or not active[s].any() else CATEGORIES[largest[i, s]] for s in range(S)]
+    # the largest contributor only when some category adds time: with every w*(s-1) <= 0 there is none
+    largest_names = [["" if missing[i, s] or not adds_time[i, s] else CATEGORIES[largest[i, s]] for s in range(S)]
                      for i in range(E)]
     notes = []
     for i in range(E):
@@ -187,14 +188,18 @@ def _core(prep: Prepared, W: np.ndarray):
             if reasons:
                 row.append("; ".join(reasons))
             elif prep.replicates is None:
-                row.append("no bootstrap replicates: no interval")
+                row.append("no replicates: no interval")
             elif used[i, s] == 0:
-                row.append("no usable bootstrap replicate for the weighted categories: no interval")
+                row.append("no usable replicate for the weighted categories: no interval")
             elif used[i, s] < n_boot:
                 row.append(f"interval from {used[i, s]} of {n_boot} replicates (the others are undefined for a "
                            "weighted category)")
             else:
                 row.append("")
+            if prep.low_precision is not None:
+                coarse = [prep.representative[i][j] for j in act if prep.low_precision[i, j]]
+                if coarse:
+                    row[-1] = "; ".join(x for x in (row[-1], f"printed with low precision: {', '.join(coarse)}") if x)
         notes.append(row)
     return rel, lo, hi, largest_names, notes
 
@@ -207,6 +212,7 @@ def evaluate(prep: Prepared, mix: Mapping[str, float]) -> pd.DataFrame:
     ``largest_category`` = argmax of ``w_i * (s_i - 1)`` over weighted categories.
     """
     rel, lo, hi, largest, notes = _core(prep, _weights(mix)[None, :])
+    has = np.isfinite(lo[:, 0]) & np.isfinite(hi[:, 0]) & (hi[:, 0] > lo[:, 0])
     return pd.DataFrame({
         "environment": prep.environments,
         "baseline": prep.baselines,
@@ -214,6 +220,7 @@ def evaluate(prep: Prepared, mix: Mapping[str, float]) -> pd.DataFrame:
         "overhead_pct": (rel[:, 0] - 1.0) * 100.0,
         "ci_low": lo[:, 0],
         "ci_high": hi[:, 0],
+        "ci_level": np.where(has, stats.CI_LEVEL, np.nan),
         "largest_category": [row[0] for row in largest],
         "note": [row[0] for row in notes],
     }, columns=list(ESTIMATE_COLUMNS) + ["note"])
@@ -269,3 +276,10 @@ def largest_contributor(result: pd.DataFrame, environments=None) -> str:
     if not vals:
         return CATEGORIES[0]
     return max(CATEGORIES, key=lambda c: (vals.count(c), -CATEGORIES.index(c)))
+
+
+def measured_categories(prep: Prepared) -> list[str]:
+    """The categories with a slowdown in at least one environment of ``prep``."""
+    if not len(prep.environments):
+        return []
+    return [c for j, c in enumerate(CATEGORIES) if np.isfinite(prep.slowdown[:, j]).any()]

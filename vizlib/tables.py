@@ -1,11 +1,14 @@
 """The suite's CSV tables: file names, columns, column types, and the one way to read and write them.
 
-Ingest writes the first three, normalisation the next four, into a processed folder:
+Ingest writes the first three (with a copy of the manifest it used and ``provenance.json``, so
+every later step knows which raw folder made the tables), normalisation the next four, into a
+processed folder:
 
 - ``lmbench_tidy.csv``: one row per measured value (``TIDY_COLUMNS``);
 - ``lmbench_runs.csv``: one row per raw file, ingested or rejected (``RUNS_COLUMNS``);
 - ``ingest_issues.csv``: rejected files and every invalid, unknown, noise and decode line;
-- ``overhead.csv``, ``missing_metrics.csv``, ``sanity_checks.csv``, ``category_summary.csv``.
+- ``overhead.csv``, ``missing_metrics.csv``, ``sanity_checks.csv``, ``category_summary.csv`` and
+  ``chain.csv`` (environments whose baseline is itself virtual: each step and the product).
 
 Every table is written atomically, booleans as ``true``/``false`` and floats of the analysis
 tables to six significant digits, so the same input gives byte-identical files. Text is read back
@@ -26,6 +29,8 @@ OVERHEAD = "overhead.csv"
 MISSING = "missing_metrics.csv"
 SANITY = "sanity_checks.csv"
 SUMMARY = "category_summary.csv"
+MANIFEST_COPY = "environments.toml"  # the manifest ingest used, copied byte for byte
+PROVENANCE = "provenance.json"  # the raw folder as given, the manifest's sha256, the vizlib version
 
 TIDY_COLUMNS = ("environment", "run", "line", "metric", "param", "value", "unit", "category", "direction",
                 "low_precision", "note")
@@ -33,33 +38,39 @@ RUNS_COLUMNS = ("environment", "run", "status", "format", "sha256", "bytes", "va
                 "unknown_lines", "invalid_lines") + META_COLUMNS
 ISSUE_COLUMNS = ("environment", "run", "line", "kind", "reason", "text")
 OVERHEAD_COLUMNS = ("environment", "baseline", "technology", "metric", "param", "label", "category", "unit",
-                    "direction", "virtual_median", "baseline_median", "slowdown", "ci_low", "ci_high",
-                    "n_virtual", "n_baseline", "cv_virtual", "cv_baseline", "noisy", "low_precision", "note")
+                    "direction", "statistic", "virtual_value", "baseline_value", "slowdown", "ci_low", "ci_high",
+                    "ci_level", "n_virtual", "n_baseline", "reps_virtual", "reps_baseline", "complete", "cv_virtual",
+                    "cv_baseline", "noisy", "low_precision", "note")
 MISSING_COLUMNS = ("environment", "baseline", "metric", "param", "present_in")
 SANITY_COLUMNS = ("environment", "baseline", "check", "status", "detail")
 SUMMARY_COLUMNS = ("environment", "baseline", "technology", "category", "metric", "param", "slowdown",
-                   "ci_low", "ci_high", "n_virtual", "n_baseline", "noisy", "view")
+                   "ci_low", "ci_high", "ci_level", "n_virtual", "n_baseline", "noisy", "low_precision", "view",
+                   "note")
+CHAIN = "chain.csv"
+CHAIN_COLUMNS = ("environment", "root", "chain", "category", "metric", "param", "steps", "slowdown", "ci_low",
+                 "ci_high", "ci_level", "note")
 # The overhead model's tables (``vizlib estimate --format csv`` prints the first two).
-ESTIMATE_COLUMNS = ("environment", "baseline", "relative_time", "overhead_pct", "ci_low", "ci_high",
+ESTIMATE_COLUMNS = ("environment", "baseline", "relative_time", "overhead_pct", "ci_low", "ci_high", "ci_level",
                     "largest_category")
 COUNT_COLUMNS = ("environment", "baseline", "added_seconds", "ci_low_s", "ci_high_s", "app_elapsed_s",
                  "elapsed_increase_pct", "app_cpu_s", "cpu_increase_pct", "largest_metric", "missing_metrics",
                  "unknown_syscalls", "note")
 CATEGORY_COLUMNS = ("environment", "baseline", "category", "metric", "param", "slowdown", "ci_low", "ci_high",
-                    "n_virtual", "n_baseline", "note")
+                    "ci_level", "n_virtual", "n_baseline", "low_precision", "note")
 # In-memory tables (never written: recomputed from the tidy table in well under a second).
-REPLICATE_COLUMNS = ("environment", "metric", "param", "replicate", "slowdown")
-REPRESENTATIVE_COLUMNS = ("environment", "category", "metric", "param")
+REPLICATE_COLUMNS = ("environment", "metric", "param", "replicate", "slowdown", "virtual", "baseline")
+REPRESENTATIVE_COLUMNS = ("environment", "category", "metric", "param", "note")
 
 # The normalisation tables by the key ``normalise_all`` returns them under.
 ANALYSIS_FILES = {"overhead": OVERHEAD, "missing_metrics": MISSING, "sanity_checks": SANITY,
-                  "category_summary": SUMMARY}
+                  "category_summary": SUMMARY, "chain": CHAIN}
 
 # Column types of every table; a column not named here is text.
-BOOL_COLUMNS = frozenset({"low_precision", "noisy"})
+BOOL_COLUMNS = frozenset({"low_precision", "complete"})
+UNKNOWN_BOOL_COLUMNS = frozenset({"noisy"})  # true / false / "" (unknown)
 INT_COLUMNS = frozenset({"line", "bytes", "values", "noise_lines", "unknown_lines", "invalid_lines", "n_virtual",
-                         "n_baseline"})
-FLOAT_COLUMNS = frozenset({"value", "virtual_median", "baseline_median", "slowdown", "ci_low", "ci_high",
+                         "n_baseline", "reps_virtual", "reps_baseline"})
+FLOAT_COLUMNS = frozenset({"value", "virtual_value", "baseline_value", "slowdown", "ci_low", "ci_high", "ci_level",
                            "cv_virtual", "cv_baseline", "relative_time", "overhead_pct", "added_seconds", "ci_low_s",
                            "ci_high_s", "app_elapsed_s", "elapsed_increase_pct", "app_cpu_s", "cpu_increase_pct"})
 
@@ -110,6 +121,8 @@ def read_table(path):
     for col in df.columns:
         if col in BOOL_COLUMNS:
             df[col] = df[col].str.lower().eq("true")
+        elif col in UNKNOWN_BOOL_COLUMNS:
+            df[col] = df[col].str.lower().map({"true": True, "false": False}).astype("boolean")
         elif col in INT_COLUMNS:
             df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
         elif col in FLOAT_COLUMNS:
@@ -133,13 +146,16 @@ def load_analysis(processed_dir) -> dict:
 
 
 def write_table(path, df) -> None:
-    """A DataFrame as CSV, atomically: booleans as true/false, floats to 6 significant digits."""
+    """A DataFrame as CSV, atomically: booleans as true/false ("" where unknown), floats to 6 significant digits."""
     import numpy as np
+    import pandas as pd
 
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == bool:
             out[c] = np.where(out[c].to_numpy(), "true", "false")
+        elif isinstance(out[c].dtype, pd.BooleanDtype):  # true / false / "" for unknown
+            out[c] = out[c].map({True: "true", False: "false"}).fillna("")
     with atomic.open_atomic(path, "w", encoding="utf-8", newline="") as fh:
         out.to_csv(fh, index=False, float_format="%.6g", lineterminator="\n")
 

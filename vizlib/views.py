@@ -142,7 +142,8 @@ def ingest_alert(runs: pd.DataFrame, issues: pd.DataFrame, order, problems=()):
 
 def summary_grid(summary: pd.DataFrame, *, view: str = "representative", environments=None) -> pd.DataFrame:
     """The category summary as a grid: one row per category (with the item standing for it), per
-    environment the columns ``slowdown``, ``ci_low``, ``ci_high`` (numbers) and ``noisy``."""
+    environment the columns ``slowdown``, ``ci_low``, ``ci_high``, ``ci_level`` (numbers),
+    ``noisy``, ``low_precision`` and ``note``."""
     s = summary[summary["view"] == view]
     if environments is not None:
         s = s[s["environment"].isin(list(environments))]
@@ -157,44 +158,63 @@ def summary_grid(summary: pd.DataFrame, *, view: str = "representative", environ
                             for c in cats]
     for env in envs:
         e = s[s["environment"] == env].set_index("category").reindex(cats)
-        for col in ("slowdown", "ci_low", "ci_high", "noisy"):
+        for col in ("slowdown", "ci_low", "ci_high", "ci_level", "noisy", "low_precision", "note"):
             grid[(env, col)] = e[col].to_numpy()
     grid.columns = pd.MultiIndex.from_tuples([("", c) if isinstance(c, str) else c for c in grid.columns])
     return grid
 
 
+def interval_text(lo, hi, level) -> str:
+    """What an interval is, in words: "1.2 – 3.4" (95%), "zero width: ..." or "no interval"."""
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return "no interval"
+    if pd.isna(level) and lo == hi:
+        return "zero width: spread below lmbench's print resolution"
+    text = f"{_number(lo)} \u2013 {_number(hi)}"
+    return text if not pd.isna(level) else f"{text} (not a 95% interval)"
+
+
+def flags_text(noisy, low_precision, note="") -> str:
+    """Short flags of a slowdown: noisy, spread unknown, low precision, a stand-in item."""
+    out = []
+    if not pd.isna(noisy) and bool(noisy):
+        out.append("noisy")
+    elif pd.isna(noisy):
+        out.append("spread unknown (too few runs)")
+    if not pd.isna(low_precision) and bool(low_precision):
+        out.append("printed with low precision")
+    if isinstance(note, str) and "stands for" in note:
+        out.append(note.split(";")[0])
+    return "; ".join(out)
+
+
 def summary_table(summary: pd.DataFrame, *, view: str = "representative", environments=None):
-    """``summary_grid`` displayed: slowdown x with its interval; noisy values in italics, unmeasured
-    categories say "not measured"."""
+    """``summary_grid`` displayed: slowdown x, what its interval is, and its flags (noisy, low
+    precision, a stand-in item); a category nobody measured says "not measured"."""
     grid = summary_grid(summary, view=view, environments=environments)
     if grid.empty:
         return alert("No category summary for this selection.", "note")
     envs = [e for e in dict.fromkeys(c[0] for c in grid.columns) if e]
     shown = pd.DataFrame({"lmbench item": grid[("", "lmbench item")]}, index=grid.index)
-    noisy = {}
     for env in envs:
-        shown[(env, "slowdown (\u00d7)")] = grid[(env, "slowdown")]
-        shown[(env, "95% interval (\u00d7)")] = [_interval_text(a, b) for a, b in zip(grid[(env, "ci_low")],
-                                                                                     grid[(env, "ci_high")])]
-        noisy[(env, "slowdown (\u00d7)")] = grid[(env, "noisy")].fillna(False).astype(bool).to_numpy()
+        v = grid[(env, "slowdown")]
+        shown[(env, "slowdown (\u00d7)")] = v
+        shown[(env, "95% interval (\u00d7)")] = [
+            "" if pd.isna(x) else interval_text(lo, hi, lev)
+            for x, lo, hi, lev in zip(v, grid[(env, "ci_low")], grid[(env, "ci_high")], grid[(env, "ci_level")])]
+        shown[(env, "flags")] = ["" if pd.isna(x) else flags_text(n, lp, note) for x, n, lp, note in
+                                 zip(v, grid[(env, "noisy")], grid[(env, "low_precision")], grid[(env, "note")])]
     shown.columns = pd.MultiIndex.from_tuples([("", c) if isinstance(c, str) else c for c in shown.columns])
-    fmt = {c: (lambda v: "not measured" if pd.isna(v) else _number(v)) for c in noisy}
-    styler = table(shown, index=True, formats=fmt)
-    styler = styler.apply(lambda col: ["font-style: italic; color: #8a4b00" if f else "" for f in noisy[col.name]]
-                          if col.name in noisy else [""] * len(col), axis=0)
-    return styler.set_caption("slowdown = virtual vs its baseline (> 1: slower); italic: noisy (high run-to-run "
-                              "spread on a side)")
-
-
-def _interval_text(lo, hi) -> str:
-    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
-        return ""
-    return f"{_number(lo)} \u2013 {_number(hi)}"
+    fmt = {(env, "slowdown (\u00d7)"): (lambda x: "not measured" if pd.isna(x) else _number(x)) for env in envs}
+    return table(shown, index=True, formats=fmt).set_caption(
+        "slowdown = virtual vs its baseline (> 1: slower); the interval is a 95% interval over the runs "
+        "(README: How the numbers are made); noisy = run-to-run spread above 10% with 95% confidence")
 
 
 def noisy_table(overhead: pd.DataFrame, *, environments=None) -> pd.DataFrame:
-    """Noisy slowdowns (run-to-run spread above the threshold on either side), worst spread first."""
-    o = overhead[overhead["noisy"].astype(bool)]
+    """Noisy slowdowns (run-to-run spread above the threshold on either side, with 95% confidence),
+    worst spread first."""
+    o = overhead[overhead["noisy"].astype("boolean").fillna(False).to_numpy(bool)]
     if environments is not None:
         o = o[o["environment"].isin(list(environments))]
     o = o.assign(cv_max=o[["cv_virtual", "cv_baseline"]].max(axis=1)).sort_values("cv_max", ascending=False)
@@ -338,6 +358,16 @@ def _fmt(x, spec, na="n/a") -> str:
     return na if x is None or not math.isfinite(float(x)) else format(float(x), spec)
 
 
+NO_LARGEST = "none (no category adds time)"
+
+
+def _largest_text(largest: str, relative_time: float) -> str:
+    """The largest contributor, or why there is none: with every w*(s-1) <= 0 no category adds time."""
+    if largest:
+        return largest
+    return NO_LARGEST if relative_time is not None and math.isfinite(relative_time) else ""
+
+
 def estimate_table_html(result: pd.DataFrame, mix, *, environments=None, measured: float | None = None,
                         css_class: str = "vizlib-estimate") -> str:
     """The one estimate table: escaped HTML with full-precision ``data-value`` attributes and the
@@ -358,7 +388,8 @@ def estimate_table_html(result: pd.DataFrame, mix, *, environments=None, measure
             f'{_fmt(r.overhead_pct, "+.1f")}{"" if not math.isfinite(r.overhead_pct) else "%"}</td>'
             f'<td class="vx-ci" data-low="{_num_attr(r.ci_low)}" data-high="{_num_attr(r.ci_high)}" '
             f'style="text-align:right">{ci}</td>'
-            f'<td class="vx-largest">{_E(r.largest_category)}</td><td class="vx-note">{_E(r.note)}</td></tr>')
+            f'<td class="vx-largest">{_E(_largest_text(r.largest_category, r.relative_time))}</td>'
+            f'<td class="vx-note">{_E(r.note)}</td></tr>')
     head = ("<tr><th>environment</th><th>baseline</th><th>relative time</th><th>overhead</th>"
             "<th>95% interval</th><th>largest contributor</th><th>note</th></tr>")
     return (f'<table class="{_E(css_class)}" data-mix="{_E(format_mix(mix))}" '

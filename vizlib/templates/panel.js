@@ -7,7 +7,9 @@
   "use strict";
   var root = document.getElementById(__PANEL_ID__);
   if (!root || root.getAttribute("data-live") === "1") { return; }
-  var data = JSON.parse(document.getElementById(__PANEL_ID__ + "-data").textContent);
+  var data = JSON.parse(document.getElementById(__PANEL_ID__ + "-data").textContent, function (k, v) {
+    return v === "Infinity" ? Infinity : (v === "-Infinity" ? -Infinity : v);  // extreme draws that overflowed
+  });
   var cats = data.categories, n = cats.length;
   var w = cats.map(function (c) { return data.mix[c]; });
 
@@ -57,10 +59,15 @@
       var c = (env.slowdown[j] - 1) * w[j];
       if (c > best) { best = c; r.largest = cats[j]; }
     });
+    if (!(best > 0)) { r.largest = ""; }  // no category adds time: no largest contributor
     r.rel = rel;
+    var coarse = active.filter(function (j) { return env.low_precision[j]; })
+      .map(function (j) { return env.representative[j]; });
+    var lowNote = coarse.length ? "printed with low precision: " + coarse.join(", ") : "";
+    function withLow(text) { return [text, lowNote].filter(function (x) { return x; }).join("; "); }
     var reasons = active.map(function (j) { return env.no_interval[j]; }).filter(function (s) { return s; });
-    if (reasons.length) { r.note = reasons.join("; "); return r; }
-    if (!env.replicates) { r.note = "no bootstrap replicates: no interval"; return r; }
+    if (reasons.length) { r.note = withLow(reasons.join("; ")); return r; }
+    if (!env.replicates) { r.note = withLow("no replicates: no interval"); return r; }
     var vals = [], counts = [], total = 0;
     env.replicates.rows.forEach(function (row, i) {
       var s = 0;
@@ -71,16 +78,21 @@
       }
       vals.push(s); counts.push(env.replicates.counts[i]); total += env.replicates.counts[i];
     });
-    if (total === 0) { r.note = "no usable bootstrap replicate for the weighted categories: no interval"; return r; }
+    if (total === 0) {
+      r.note = withLow("no usable replicate for the weighted categories: no interval");
+      return r;
+    }
     if (total < data.n_boot) {
       r.note = "interval from " + total + " of " + data.n_boot +
         " replicates (the others are undefined for a weighted category)";
     }
+    r.note = withLow(r.note);
     r.lo = percentile(vals, counts, total, 2.5);
     r.hi = percentile(vals, counts, total, 97.5);
     return r;
   }
 
+  var NO_LARGEST = "none (no category adds time)";
   function fmtRel(x) { return isFinite(x) ? x.toFixed(2) + "\u00d7" : "n/a"; }
   function fmtPct(x) { return isFinite(x) ? (x >= 0 ? "+" : "") + x.toFixed(1) + "%" : "n/a"; }
   function fmtCi(lo, hi) {
@@ -116,7 +128,7 @@
       cell(tr, fmtCi(r.lo, r.hi), "vx-ci");
       tr.lastChild.setAttribute("data-low", isFinite(r.lo) ? String(r.lo) : "");
       tr.lastChild.setAttribute("data-high", isFinite(r.hi) ? String(r.hi) : "");
-      cell(tr, r.largest, "vx-largest");
+      cell(tr, r.largest || (isFinite(r.rel) ? NO_LARGEST : ""), "vx-largest");
       cell(tr, r.note, "vx-note");
       body.appendChild(tr);
     });
