@@ -22,7 +22,7 @@ LAYERS = {
     0: {"__init__", "errors", "paths", "atomic", "catalogue", "manifest", "parser", "appprofile", "tables", "ingest"},
     1: {"stats", "samples", "normalise", "sanity", "categories", "presets", "mix", "share_model", "count_model",
         "inputs", "references", "functional"},
-    2: {"plots", "views", "explorer", "panel", "notebook", "report"},
+    2: {"plots", "views", "explorer", "selection", "panel", "notebook", "report"},
     3: {"cli", "__main__"},
 }
 LAYER_OF = {m: layer for layer, mods in LAYERS.items() for m in mods}

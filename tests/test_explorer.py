@@ -83,7 +83,7 @@ def test_initial_state_matches_the_model(ex, inputs):
     assert set(rows) == {"container", "tcg", "uml"}
     for env, r in rows.items():
         assert float(r["vx-rel"][1]["data-value"]) == exp.loc[env, "relative_time"]
-        assert r["vx-rel"][0] == f"{exp.loc[env, 'relative_time']:.2f}\u00d7"
+        assert r["vx-rel"][0] == f"{exp.loc[env, 'relative_time']:,.2f}"  # unit in the header
         assert r["vx-largest"][0] == (exp.loc[env, "largest_category"] or views.NO_LARGEST)
 
 
@@ -105,7 +105,7 @@ def test_moving_a_slider_rescales_the_others_and_updates_the_table(ex, inputs):
     for env, r in parsed.rows.items():
         assert float(r["vx-rel"][1]["data-value"]) == expected.loc[env, "relative_time"]
         assert float(r["vx-ci"][1]["data-low"]) == expected.loc[env, "ci_low"]
-        assert r["vx-rel"][0] == f"{expected.loc[env, 'relative_time']:.2f}\u00d7"
+        assert r["vx-rel"][0] == f"{expected.loc[env, 'relative_time']:,.2f}"  # unit in the header
 
 
 def test_one_model_update_per_slider_move(ex, monkeypatch):
@@ -152,8 +152,10 @@ def test_environment_selection_filters_table_and_chart(ex):
 
 
 def test_representative_dropdown_changes_the_estimate(ex, inputs):
-    opts = [v for _, v in ex.representative["disk"].options]
+    opts = ex.representative["disk"].options
     assert ("mmap_latency", None) in opts and ("mmap_latency", "0.524288") in opts
+    sizes = dict((v, text) for text, v in ex.representative["disk"].choices["mmap_latency"])
+    assert sizes["0.524288"] == "512 KB" and sizes["67.108864"] == "64 MB"  # sizes in words, not MB as printed
     ex.representative["disk"].value = ("mmap_latency", "0.524288")
     reps = dict(inputs.representatives, disk=("mmap_latency", "0.524288"))
     exp = inputs.estimate(ex.mix, reps).set_index("environment")
@@ -283,3 +285,57 @@ def test_a_selection_without_virtual_environments_is_refused(inputs):
         explorer.OverheadExplorer(inputs, environments=[])
     with pytest.raises(UsageError, match="unknown environment"):
         explorer.OverheadExplorer(inputs, environments=["nope"])
+
+
+# --- what the reader sees -------------------------------------------------------------------------
+
+def shown_shares(ex) -> dict:
+    return {c: re.search(r">([\d.]+)%<", ex.share_labels[c].value).group(1) for c in CATEGORIES}
+
+
+def test_shown_shares_carry_percent_and_add_to_exactly_100(ex):
+    rng = np.random.default_rng(11)
+    for _ in range(25):
+        ex.sliders[CATEGORIES[rng.integers(5)]].value = float(rng.integers(0, 101))
+        shares = shown_shares(ex)
+        assert sum(round(float(v) * 10) for v in shares.values()) == 1000, shares
+        for c in CATEGORIES:
+            assert not ex.sliders[c].readout  # the slider's own readout rounds each share alone
+            assert abs(float(shares[c]) - ex.mix[c] * 100) <= 0.1 + 1e-9
+
+
+def test_preset_note_is_folded_and_the_table_follows_the_controls(ex):
+    ex.preset.value = "web_server"
+    note = ex.preset_note.value
+    assert note.startswith("<details") and "<summary>" in note and "Hu, Nanda" in note
+    kids = list(ex.widget.children)
+    # the answer comes right after the controls and the one-line preset summary
+    assert kids.index(ex.table) == kids.index(ex.preset_note) + 1
+    assert kids.index(ex.chart) < kids.index(ex.advanced)
+
+
+def test_summary_explains_the_biggest_numbers(ex, inputs):
+    ex.set_mix(parse_mix(DEFAULT_MIX))
+    lines = re.findall(r"<li>(.*?)</li>", ex.summary.value)
+    expected = views.explain_estimate(ex.prepared, ex.result, ex.mix, list(ex.environments.value))
+    assert [html_unescape(x) for x in lines] == expected
+    uml = next(x for x in expected if x.startswith("uml:"))
+    assert "Page fault" in uml and "(memory, share 20%)" in uml
+
+
+def html_unescape(text):
+    import html
+
+    return html.unescape(text)
+
+
+def test_live_chart_is_shown_at_most_860_px_wide_and_sharp(ex):
+    out = ex.chart.outputs[0]
+    assert out["metadata"]["image/png"]["width"] == 860
+    png = base64.b64decode(out["data"]["image/png"])
+    width = int.from_bytes(png[16:20], "big")
+    assert width == round(explorer.CHART_WIDTH_IN * ex.dpi) >= 860
+    # tick labels: TICK_PT points at 100 CSS px per inch, scaled down to a 650 px output area
+    assert plots.TICK_PT * 100 / 72 * 650 / 860 >= 10
+    for ax in ex._axes:
+        assert all(t.get_fontsize() >= plots.TICK_PT for t in ax.get_xticklabels() + ax.get_yticklabels())

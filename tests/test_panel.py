@@ -128,7 +128,7 @@ def test_hostile_environment_names_are_escaped(prepared):
     assert HOSTILE in visible  # shown as text, not as markup
     # no live element came from a name: every tag is one the panel itself writes
     assert set(tags) <= {"div", "style", "h4", "label", "span", "input", "output", "table", "thead", "tr", "th",
-                         "tbody", "td", "p", "script"}
+                         "tbody", "td", "p", "script", "ul", "li"}
 
 
 def test_nbconvert_html_export_keeps_the_panel_script(prepared, tmp_path):

@@ -18,8 +18,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from vizlib import catalogue, manifest, normalise, notebook, plots, references, tables  # noqa: E402
+from vizlib.catalogue import CATEGORIES  # noqa: E402
 from vizlib.errors import UsageError  # noqa: E402
 from vizlib.ingest import ingest  # noqa: E402
 from vizlib.manifest import Environment, Manifest  # noqa: E402
@@ -158,7 +160,7 @@ def test_source_figures_are_the_four_items(lab):
     figs = plots.source_figures(lab["tidy"], manifest=lab["manifest"])
     assert len(figs) == 4
     titles = [f.axes[0].get_title() for f in figs]
-    assert [t.split(":")[0] for t in titles] == ["integer bit", "Page fault", "mmap latency at 67.1 MB", "TCP latency"]
+    assert [t.split(":")[0] for t in titles] == ["integer bit", "Page fault", "mmap latency at 64 MB", "TCP latency"]
     assert all("lower is better" in t for t in titles)
     ops = [f._suptitle.get_text().split(":")[0] for f in figs]
     assert ops == ["CPU", "memory", "disk I/O", "network I/O"]
@@ -305,3 +307,56 @@ def test_many_environments_stay_drawable(lab):
     assert _marker_points(ax, "slowdown:") == 30
     ax = plots.slowdown_plot(big_ov, manifest=man, environments=["v3", "v4"], metrics=[("pagefault", None)])
     assert _marker_points(ax, "slowdown:") == 2
+
+
+# --- readability ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lo, hi, expected", [
+    (1.0, 200.0, [1, 2, 5, 10, 20, 50, 100, 200]),  # the sensitivity axis that showed only 10^0 and 10^1
+    (0.8, 3.0, [1, 1.5, 2, 3]),
+    (0.5, 5000.0, [1, 10, 100, 1000]),
+])
+def test_log_axes_have_readable_ticks(lo, hi, expected):
+    fig = Figure()
+    ax = fig.subplots()
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    plots.log_axis(ax.xaxis, lo, hi)
+    ticks = [t for t in ax.xaxis.get_majorticklocs() if lo <= t <= hi]
+    assert [float(t) for t in ticks] == pytest.approx([float(e) for e in expected])
+    labels = [ax.xaxis.get_major_formatter()(t) for t in ticks]
+    assert all("10^" not in t and "$" not in t for t in labels)
+    if hi > 1000:
+        assert "1,000" in labels
+
+
+def test_slowdown_figure_is_one_facet_per_category_on_one_scale(lab):
+    ov, man = lab["overhead"], lab["manifest"]
+    sel = plots.select_metrics(ov)
+    sel = sel[np.isfinite(sel["slowdown"])]
+    fig = plots.slowdown_figure(ov, manifest=man)
+    axes = fig.axes
+    cats = [c for c in CATEGORIES if c in set(sel["category"])]
+    assert [ax.get_title(loc="left") for ax in axes] == cats
+    assert sum(_marker_points(ax, "slowdown:") for ax in axes) == len(sel)
+    for ax, cat in zip(axes, cats):  # each facet: its own rows, and scale labels under it
+        assert len(ax.get_yticks()) == sel.loc[sel["category"] == cat, ["metric", "param"]].drop_duplicates().shape[0]
+        assert ax.xaxis.get_tick_params()["labelbottom"]
+        assert ax.get_xlim() == axes[0].get_xlim() and ax.get_xscale() == "log"
+    width_px = fig.get_size_inches()[0] * fig.dpi
+    assert width_px <= 900 and fig.legends  # the legend heads the figure, not the right margin
+
+
+def test_tick_labels_are_at_least_10_px_at_a_700_px_output_area(lab):
+    """Figures are at most 9 in wide at 100 dpi: scaled down to 700 px, a TICK_PT label is still >= 10 px."""
+    figs = [plots.slowdown_figure(lab["overhead"], manifest=lab["manifest"]),
+            plots.category_plot(lab["category_summary"], manifest=lab["manifest"]).figure,
+            plots.literature_figure(references.literature_comparison(lab["overhead"]), manifest=lab["manifest"])] + \
+        plots.source_figures(lab["tidy"], manifest=lab["manifest"])
+    for fig in figs:
+        natural = fig.get_size_inches()[0] * 100
+        scale = min(1.0, 700 / natural)
+        for ax in fig.axes:
+            for label in ax.get_xticklabels() + ax.get_yticklabels():
+                if label.get_text():
+                    assert label.get_fontsize() * 100 / 72 * scale >= 10, (fig, label.get_text())

@@ -169,6 +169,69 @@ def representative_param(metric_id: str, params) -> str:
     return max(params, key=size_key)
 
 
+def _bytes_text(n: float) -> str:
+    """A byte count as lmbench's users say it: 512 B, 64 KB, 1.5 MB (binary units, as lmbench sizes are)."""
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            v = n / size
+            return f"{v:.0f} {unit}" if abs(v - round(v)) < 1e-9 else f"{v:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+_STRIDE = re.compile(r"^stride=(\d+)/([\d.]+)$")
+_CTX = re.compile(r"^(\d+)p/(\d+)K$")
+
+
+def param_text(metric_id: str, param: str) -> str:
+    """A param as a reader wants it: "0.524288" (MB as printed) -> "512 KB", "16p/8K" -> "16
+    processes, 8 KB each", "stride=128/0.00049" -> "stride 128 B, 0.00049 MB"; other params as printed.
+
+    lmbench prints sizes of its bandwidth and mmap series as bytes / 10^6, so 0.524288 is exactly
+    512 KB; the stride series print MB of 2^20 with five decimals, too coarse to name bytes, so
+    they are shown as printed.
+    """
+    param = str(param)
+    try:
+        meta = get(metric_id)
+    except KeyError:
+        return param
+    if not param:
+        return ""
+    if "size in MB" in meta.param:
+        try:
+            return _bytes_text(round(float(param) * 1e6))
+        except ValueError:
+            return param
+    if m := _CTX.match(param):
+        procs, kb = m.groups()
+        return f"{procs} processes, {kb} KB each"
+    if m := _STRIDE.match(param):
+        return f"stride {m.group(1)} B, {m.group(2)} MB"
+    if meta.id in ("fs_create", "fs_delete") and param.lower().endswith("k"):
+        return f"{param[:-1]} KB files"
+    return param
+
+
+def item_label(metric_id: str, param: str = "") -> str:
+    """An lmbench item for a reader: its label and the param in words ("Page fault",
+    "mmap latency, 512 KB"); an id the catalogue does not know as given."""
+    try:
+        meta = get(metric_id)
+    except KeyError:
+        return f"{metric_id} {param}".strip()
+    size = param_text(metric_id, param)
+    return f"{meta.label}{', ' + size if size else ''}"
+
+
+def item_text(metric_id: str, param: str = "") -> str:
+    """``item_label`` with the unit: "mmap latency, 512 KB (us)"."""
+    try:
+        unit = get(metric_id).unit
+    except KeyError:
+        return item_label(metric_id, param)
+    return f"{item_label(metric_id, param)} ({unit})"
+
+
 # --- single-value lines --------------------------------------------------------------------------
 
 # Where lmbench prints a unit other than the catalogue's, the value is scaled to it. ``None`` means

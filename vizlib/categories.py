@@ -218,3 +218,11 @@ def summary_frame(rows) -> pd.DataFrame:
     for c in ("slowdown", "ci_low", "ci_high", "ci_level"):
         df[c] = df[c].astype(float)
     return df
+
+
+def representative_geomean(summary: pd.DataFrame) -> pd.Series:
+    """Per virtual environment, the geometric mean of its representative category slowdowns (the
+    measured ones): one number to rank many environments by, e.g. for which ones a chart shows."""
+    rep = summary[(summary["view"] == "representative") & np.isfinite(summary["slowdown"].to_numpy(float))
+                  & (summary["slowdown"].to_numpy(float) > 0)]
+    return rep.groupby("environment", sort=False)["slowdown"].apply(lambda v: float(np.exp(np.log(v).mean())))

@@ -237,7 +237,7 @@ def _cmd_estimate(args) -> int:
                 "largest_category": res["largest_category"],
             }).to_string(index=False), file=out)
             footer.append("relative_time = sum(share x slowdown of the category's lmbench metric); "
-                          f"ci = {level} bootstrap interval of relative_time over the runs")
+                          f"ci = {level} interval of relative_time over the runs (joint draws)")
     else:
         res = inputs.count_estimate(profile)
         if csv_mode:
@@ -252,7 +252,7 @@ def _cmd_estimate(args) -> int:
                 "cpu_+%": [_fmt(x, "+.1f") for x in res["cpu_increase_pct"]],
                 "largest_metric": res["largest_metric"],
             }).to_string(index=False), file=out)
-            footer.append(f"added_s = sum(count x (virtual - baseline latency)); ci = {level} bootstrap interval")
+            footer.append(f"added_s = sum(count x (virtual - baseline latency)); ci = {level} interval over the runs (joint draws)")
         footer.append("counted operations: " + ", ".join(f"{m}={n}" for m, n in profile.counts.items()))
         if profile.unknown_syscalls:
             footer.append(f"syscalls with no lmbench counterpart (not counted, {profile.unknown_calls} of "

@@ -4,18 +4,21 @@
 (``vizlib.share_model``, ``vizlib.count_model``); charts come from ``vizlib.plots`` and tables
 from ``vizlib.views``:
 
-- one ``FloatSlider`` per category (percent). **The shares always add up to 100 %**: when one
+- one ``FloatSlider`` per category (percent; its readout is our own label, the shares rounded by
+  ``mix.display_percentages`` so the shown numbers add up to exactly 100). **The shares always add up to 100 %**: when one
   slider moves, the other categories are rescaled in proportion to their current shares so that
   they absorb the difference (``vizlib.mix.rebalance``; if they are all zero the remainder is
   split equally). The controller sets the other sliders itself under a guard flag (``_busy``)
   so their change events do not rebalance again, and keeps the exact shares in ``mix`` (the
   sliders show them rounded);
-- a preset ``Dropdown`` (``vizlib.presets``), an environment ``SelectMultiple``, an "advanced"
-  ``Accordion`` with a ``Dropdown`` per category choosing which lmbench metric (and size)
-  represents it, a measured-slowdown ``FloatText`` (0 = none), the category whose share the
+- a preset ``Dropdown`` (``vizlib.presets``; its source and rationale in a collapsed
+  ``<details>`` below the controls, so choosing one never pushes the answer off screen), an
+  environment ``SelectMultiple``, an "advanced" ``Accordion`` with an ``ItemPicker`` per category
+  (the lmbench item by label and unit, then its size in words) choosing what represents it, a measured-slowdown ``FloatText`` (0 = none), the category whose share the
   sensitivity view varies, and for the count-based estimate an strace ``Textarea`` (paste), a
   ``FileUpload`` that fills it, and a GNU ``time -v`` ``Textarea``;
-- outputs: ``table`` (the estimate table of ``views.estimate_table_html``), ``summary``,
+- outputs: ``table`` (the estimate table of ``views.estimate_table_html``), ``summary`` (one
+  line per environment naming what makes its estimate, ``views.explain_estimate``),
   ``chart`` (an ``Output`` holding exactly one PNG, replaced in one state update: no duplicate
   figures, no flicker), ``counts`` (the count-based estimate) and ``status`` (errors, timings).
 
@@ -38,39 +41,117 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import count_model, presets, share_model
+from . import catalogue, count_model, presets, share_model
 from .catalogue import CATEGORIES
 from .errors import AppProfileError, UsageError
 from .inputs import ModelInputs
-from .mix import DEFAULT_MIX, rebalance, resolve_mix
+from .mix import DEFAULT_MIX, display_percentages, rebalance, resolve_mix
 from .plots import EstimateArtists, SensitivityArtists, environment_palette
-from .views import CAVEAT, count_table_html, estimate_table_html
+from .views import count_table_html, estimate_table_html, explain_estimate, explain_html
 
-__all__ = ["OverheadExplorer", "CUSTOM"]
+__all__ = ["OverheadExplorer", "ItemPicker", "CUSTOM"]
 
 CUSTOM = "(custom)"
+CHART_WIDTH_IN = 8.6  # the live chart, shown at most 860 CSS px wide (100 px per inch, whatever ``dpi``)
+SHORT_CAVEAT = ("An estimate from lmbench microbenchmarks, not a measurement of your application: read the "
+                "caveat above, and measure the real application before deciding.")
 _E = html.escape
 
 
 # --- the explorer --------------------------------------------------------------------------------
 
-def _rep_options(overhead: pd.DataFrame, category: str) -> list[tuple[str, tuple]]:
-    """(label, (metric, param or None)) for every metric of ``category`` measured on both sides somewhere."""
+def _item_choices(overhead: pd.DataFrame, category: str) -> dict[str, list[tuple[str, str | None]]]:
+    """metric -> [(size in words, param or None)] for every metric of ``category`` measured on both
+    sides somewhere. None is the default size (the rule of ``categories.group_params``), offered
+    where a metric has several sizes."""
     sub = overhead[overhead["category"] == category].drop_duplicates(["metric", "param"])
-    opts = []
-    for metric, g in sub.groupby("metric", sort=True):
-        params = list(g["param"].astype(str))
+    out = {}
+    for metric, g in sub.groupby("metric", sort=False):
+        params = sorted(dict.fromkeys(g["param"].astype(str)), key=catalogue.size_key)
         if len(params) == 1:
-            p = params[0]
-            opts.append((metric + (f" {p}" if p else ""), (metric, p)))
+            out[metric] = [(catalogue.param_text(metric, params[0]) or "(one value)", params[0])]
             continue
-        num = pd.to_numeric(pd.Series(params), errors="coerce")
-        if num.notna().all():
-            opts.append((f"{metric} (largest size on both sides)", (metric, None)))
-            params = [p for _, p in sorted(zip(num, params))]
-        for p in params:
-            opts.append((f"{metric} {p}", (metric, p)))
-    return opts
+        numeric = all(catalogue.size_key(p)[0] == 0 for p in params)
+        default = ("largest size measured on both sides" if numeric else
+                   f"default: {catalogue.param_text(metric, catalogue.representative_param(metric, params))}")
+        out[metric] = [(default, None)] + [(catalogue.param_text(metric, p), p) for p in params]
+    return dict(sorted(out.items(), key=lambda kv: _metric_text(kv[0]).lower()))
+
+
+def _metric_text(metric: str) -> str:
+    try:
+        m = catalogue.get(metric)
+        return f"{m.label} ({m.unit}) \u00b7 {metric}"
+    except KeyError:
+        return metric
+
+
+class ItemPicker:
+    """Which lmbench item stands for one category: a metric dropdown (label, unit and id, sorted by
+    label) and a size dropdown (sizes in words: 512 KB, not 0.524288). ``value`` is the
+    ``(metric, param or None)`` the models take; ``on_change(value)`` is called once per change."""
+
+    NOT_MEASURED = " (not measured on both sides anywhere)"
+
+    def __init__(self, category: str, overhead: pd.DataFrame, current: tuple, on_change):
+        self.choices = _item_choices(overhead, category)
+        self._on_change = on_change
+        self._busy = False
+        metric, param = current
+        labels = [(_metric_text(m), m) for m in self.choices]
+        if metric not in self.choices:  # an explicit choice nobody measured: shown, and said so
+            self.choices = {metric: [(catalogue.param_text(metric, param or "") or "(as given)", param)],
+                            **self.choices}
+            labels.insert(0, (_metric_text(metric) + self.NOT_MEASURED, metric))
+        self.metric = W.Dropdown(options=labels, value=metric, description=category,
+                                 style={"description_width": "5em"}, layout=W.Layout(width="30em"))
+        self.size = W.Dropdown(options=self.choices[metric], value=self._valid(metric, param), description="size",
+                               style={"description_width": "3em"}, layout=W.Layout(width="22em"))
+        self.metric.observe(self._on_metric, names="value")
+        self.size.observe(self._on_size, names="value")
+        self.widget = W.HBox([self.metric, self.size])
+
+    def _valid(self, metric, param):
+        values = [v for _, v in self.choices[metric]]
+        if param in values:
+            return param
+        return values[0]  # None (the default size) where offered, else the only size
+
+    @property
+    def value(self) -> tuple:
+        return (self.metric.value, self.size.value)
+
+    @value.setter
+    def value(self, value) -> None:
+        metric, param = value
+        self._busy = True
+        try:
+            self.metric.value = metric
+            self.size.options = self.choices[metric]
+            self.size.value = self._valid(metric, param)
+        finally:
+            self._busy = False
+        self._on_change(self.value)
+
+    @property
+    def options(self) -> list[tuple]:
+        """Every (metric, param) the picker offers."""
+        return [(m, v) for m, sizes in self.choices.items() for _, v in sizes]
+
+    def _on_metric(self, change):
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self.size.options = self.choices[change["new"]]
+            self.size.value = self._valid(change["new"], None)
+        finally:
+            self._busy = False
+        self._on_change(self.value)
+
+    def _on_size(self, change):
+        if not self._busy:
+            self._on_change(self.value)
 
 
 class OverheadExplorer:
@@ -84,11 +165,10 @@ class OverheadExplorer:
 
     def __init__(self, inputs: ModelInputs, mix=DEFAULT_MIX, *, environments=None,
                  measured_slowdown: float = 0.0, strace_text: str = "", time_v_text: str = "",
-                 sensitivity_category: str | None = None, palette=None, dpi: int = 80):
+                 sensitivity_category: str | None = None, palette=None, dpi: int = 100):
         self.inputs = inputs
         self.mix = resolve_mix(mix)
         self.representatives = dict(inputs.representatives)
-        self.dpi = dpi
         self._busy = False
         self.last_model_ms = math.nan
         self.last_table_ms = math.nan
@@ -102,12 +182,13 @@ class OverheadExplorer:
         self.palette = palette if palette is not None else environment_palette(inputs.manifest)
 
         style = {"description_width": "5em"}
-        self.sliders = {}
+        self.sliders, self.share_labels = {}, {}
         for c in CATEGORIES:
-            s = W.FloatSlider(value=self.mix[c] * 100, min=0, max=100, step=1, description=c, readout_format=".1f",
-                              continuous_update=False, style=style, layout=W.Layout(width="26em"))
+            s = W.FloatSlider(value=self.mix[c] * 100, min=0, max=100, step=1, description=c, readout=False,
+                              continuous_update=False, style=style, layout=W.Layout(width="21em"))
             s.observe(self._make_slider_handler(c), names="value")
             self.sliders[c] = s
+            self.share_labels[c] = W.HTML(layout=W.Layout(width="4.5em"))
         preset_opts = [(CUSTOM, CUSTOM)] + [(p.label, name) for name, p in presets.PRESETS.items()]
         self.preset = W.Dropdown(options=preset_opts, value=self._matching_preset(), description="preset",
                                  style=style, layout=W.Layout(width="26em"))
@@ -134,26 +215,15 @@ class OverheadExplorer:
         self.sens_category.observe(lambda ch: self.update(), names="value")
 
         self.representative = {}
-        rows = []
         for c in CATEGORIES:
-            opts = _rep_options(inputs.overhead, c)
-            cur = self.representatives[c]
-            values = [v for _, v in opts]
-            if cur not in values:
-                same = [v for v in values if v[0] == cur[0]]
-                if cur[1] is None and len(same) == 1:  # "metric" alone: its only measured param
-                    cur = self.representatives[c] = same[0]
-                else:
-                    opts.insert(0, (f"{cur[0]} {cur[1] if cur[1] is not None else '(largest size)'} (not measured "
-                                    "on both sides anywhere)", cur))
-            dd = W.Dropdown(options=opts, value=cur, description=c, style=style, layout=W.Layout(width="32em"))
-            dd.observe(self._make_rep_handler(c), names="value")
-            self.representative[c] = dd
-            rows.append(dd)
+            picker = ItemPicker(c, inputs.overhead, self.representatives[c], self._make_rep_handler(c))
+            self.representatives[c] = picker.value  # "metric" alone with one measured size: that size
+            self.representative[c] = picker
         self.advanced = W.Accordion(children=[W.VBox([W.HTML(
-            "Which lmbench item stands for each category (default: the source's items plus the null system "
-            "call). The list holds every item of the category measured on both sides in some environment.")]
-            + rows)], selected_index=None)
+            '<div style="line-height:1.4">Which lmbench item stands for each category (default: the source\'s '
+            "items plus the null system call): every item of the category measured on both sides in some "
+            "environment, by name and unit, then its size.</div>")]
+            + [p.widget for p in self.representative.values()])], selected_index=None)
         self.advanced.set_title(0, "advanced: representative lmbench items")
 
         self.strace = W.Textarea(value=strace_text or "", placeholder="paste the output of: strace -c -f -o out.txt "
@@ -174,23 +244,28 @@ class OverheadExplorer:
         self.status = W.HTML()
         # One figure for the explorer's lifetime, drawn straight to PNG by Agg. A fixed layout (no
         # constrained layout, which draws the figure several times) keeps a redraw well under 200 ms.
-        self._fig = Figure(figsize=(10.5, 3.4), dpi=dpi)
+        # At most CHART_CSS_PX wide on screen, narrower when the output area is (the image scales
+        # down with it); its tick labels (plots.TICK_PT) stay at 10 px or more from a 650 px area up.
+        self.dpi = dpi
+        self._fig = Figure(figsize=(CHART_WIDTH_IN, 3.3), dpi=dpi)
         self._canvas = FigureCanvasAgg(self._fig)
         self._axes = self._fig.subplots(1, 2)
-        self._fig.subplots_adjust(left=0.09, right=0.985, bottom=0.16, top=0.9, wspace=0.28)
+        self._fig.subplots_adjust(left=0.1, right=0.985, bottom=0.17, top=0.9, wspace=0.3)
         self._est_art: EstimateArtists | None = None
         self._sens_art: SensitivityArtists | None = None
 
+        sliders = W.VBox([W.HBox([self.sliders[c], self.share_labels[c]]) for c in CATEGORIES] + [self.preset])
         self.widget = W.VBox([
             W.HTML("<b>Shares of run time</b> (always 100%: moving one rescales the others in proportion)"),
-            W.HBox([W.VBox(list(self.sliders.values()) + [self.preset, self.preset_note]),
-                    W.VBox([self.environments, self.measured, self.sens_category])]),
-            self.advanced, self.table, self.summary, self.chart,
+            W.HBox([sliders, W.VBox([self.environments, self.measured, self.sens_category])],
+                   layout=W.Layout(flex_flow="row wrap")),
+            self.preset_note, self.table, self.summary, self.chart, self.advanced,
             W.Accordion(children=[W.VBox([self.upload, self.strace, self.time_v, self.counts])],
                         titles=("count-based estimate from strace -c -f (and time -v)",),
                         selected_index=0 if self.strace.value.strip() else None),
             self.status,
         ])
+        self._show_shares()
         if self.sens_category.value is None:
             self._busy = True
             try:
@@ -229,10 +304,10 @@ class OverheadExplorer:
         return handler
 
     def _make_rep_handler(self, category):
-        def handler(change):
+        def handler(value):
             if self._busy:
                 return
-            self.representatives[category] = change["new"]
+            self.representatives[category] = value
             self.cs, self.prepared = self.inputs.prepared(self.representatives)
             self.update()
         return handler
@@ -244,13 +319,22 @@ class OverheadExplorer:
         self.set_mix(presets.PRESETS[change["new"]].mix, keep_preset=True)
 
     def _show_preset_note(self):
+        """The preset's source in one line, its rationale folded away: the answer stays in view."""
         name = self.preset.value
         if name == CUSTOM:
             self.preset_note.value = ""
         else:
             p = presets.PRESETS[name]
-            self.preset_note.value = (f'<div style="max-width:26em;font-size:90%;color:#555">{_E(p.rationale)} '
-                                      f"<i>Source: {_E(p.source)}.</i></div>")
+            self.preset_note.value = (
+                '<details class="vizlib-preset-note" style="line-height:1.4;font-size:92%;color:#444;margin:2px 0">'
+                f"<summary>Preset <b>{_E(p.label)}</b>: where its shares come from</summary>"
+                f'<div style="max-width:60em;margin:4px 0 4px 1.2em">{_E(p.rationale)} <i>Source: {_E(p.source)}.</i>'
+                "</div></details>")
+
+    def _show_shares(self):
+        """Each slider's share as a label, rounded so that the five add up to exactly 100%."""
+        for c, pct in display_percentages(self.mix).items():
+            self.share_labels[c].value = f'<span class="vizlib-share" data-category="{_E(c)}">{pct:.1f}%</span>'
 
     def _on_upload(self, change):
         files = change["new"]
@@ -273,6 +357,7 @@ class OverheadExplorer:
         finally:
             self._busy = False
         self._show_preset_note()
+        self._show_shares()
         self.update()
 
     # -- computing and drawing
@@ -297,19 +382,16 @@ class OverheadExplorer:
                              f"table {self.last_table_ms:.1f} ms, chart {self.last_draw_ms:.0f} ms</span>")
 
     def _summary_html(self, envs, measured) -> str:
+        """What makes each estimate, one line per environment, and where a measured slowdown falls."""
         res = self.result[self.result["environment"].isin(envs)]
-        parts = []
-        for r in res.itertuples(index=False):
-            if r.largest_category:
-                parts.append(f"<b>{_E(r.environment)}</b>: largest contributor <b>{_E(r.largest_category)}</b>")
-        text = "; ".join(parts)
+        text = explain_html(explain_estimate(self.prepared, self.result, self.mix, envs))
         if measured:
             inside = [r.environment for r in res.itertuples(index=False)
                       if math.isfinite(r.ci_low) and r.ci_low <= measured <= r.ci_high]
-            text += (f"<br>Your measured slowdown {measured:.2f}\u00d7 lies inside the 95% interval of: "
-                     f"{_E(', '.join(inside)) if inside else 'none'} (compare it with the environment you "
-                     "measured it in).")
-        return f"<p>{text}</p><p style='color:#555;font-style:italic'>{_E(CAVEAT)}</p>"
+            text += (f'<p style="line-height:1.4">Your measured slowdown {measured:.2f}\u00d7 lies inside the 95% '
+                     f"interval of: {_E(', '.join(inside)) if inside else 'none'} (compare it with the environment "
+                     "you measured it in).</p>")
+        return text + f"<p style='line-height:1.4;color:#555;font-style:italic;margin:0'>{_E(SHORT_CAVEAT)}</p>"
 
     def redraw(self, envs=None, measured=None, cat=None) -> None:
         """Redraw the chart on the one reused figure and replace the Output's single PNG.
@@ -335,7 +417,8 @@ class OverheadExplorer:
         buf = io.BytesIO()
         self._canvas.print_png(buf)
         png = base64.b64encode(buf.getvalue()).decode("ascii")
-        self.chart.outputs = ({"output_type": "display_data", "metadata": {},
+        self.chart.outputs = ({"output_type": "display_data",
+                               "metadata": {"image/png": {"width": round(CHART_WIDTH_IN * 100)}},
                                "data": {"image/png": png, "text/plain": "<overhead chart>"}},)
         self.last_draw_ms = (time.perf_counter() - t0) * 1e3
 

@@ -48,7 +48,7 @@ class ModelInputs:
         return share_model.category_slowdowns(self.overhead, self.representatives if representatives is None else representatives)
 
     def replicates(self, keys) -> pd.DataFrame:
-        """Joint bootstrap replicates for ``keys`` (``(metric, param)`` pairs with concrete params), cached.
+        """Joint replicates (draws) for ``keys`` (``(metric, param)`` pairs with concrete params), cached.
 
         ``normalise`` seeds its draws per (seed, environment), so replicates computed in separate
         calls are still joint: replicate b uses the same resampled runs for every metric.

@@ -241,6 +241,30 @@ def selected_virtual(ctx: Context) -> list[str]:
     return shown
 
 
+CHART_LIMIT = 8  # virtual environments one chart shows; beyond it, dots and ticks stop being readable
+
+
+def chart_environments(ctx: Context, scores) -> tuple[list[str], str]:
+    """The virtual environments the charts draw, and a note when that is not all of them.
+
+    All chosen ones when at most ``CHART_LIMIT`` or when the ``environments`` parameter named them;
+    otherwise the ``CHART_LIMIT`` with the largest ``scores`` (a mapping environment -> number,
+    e.g. the expected relative time; a missing or NaN score ranks last), in display order. The
+    tables keep every environment; the note says which charts leave out what.
+    """
+    shown = list(ctx.virtual)
+    if len(shown) <= CHART_LIMIT or ctx.environments:
+        return shown, ""
+    def key(name):
+        v = scores.get(name) if hasattr(scores, "get") else None
+        return -(float(v) if v is not None and v == v else float("-inf"))
+    top = set(sorted(shown, key=key)[:CHART_LIMIT])
+    chosen = [n for n in shown if n in top]
+    return chosen, (f"The charts show the {CHART_LIMIT} of {len(shown)} virtual environments with the largest "
+                    f"values ({', '.join(chosen)}); the tables list all of them. Name the ones to draw with the "
+                    "environments parameter.")
+
+
 def read_text(path) -> str:
     """The text of ``path`` (relative to the project root), or "" for an empty path."""
     if not path:

@@ -30,9 +30,9 @@ import numpy as np
 
 from .catalogue import CATEGORIES
 from .errors import UsageError
-from .mix import resolve_mix
+from .mix import display_percentages, resolve_mix
 from .share_model import Prepared, evaluate
-from .views import CAVEAT, estimate_table_html
+from .views import CAVEAT, EXPLAIN_SHARE, estimate_table_html, explain_estimate, explain_html
 
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
@@ -65,12 +65,14 @@ def panel_data(prepared: Prepared, mix) -> dict:
             "representative": list(prepared.representative[i]),
             "low_precision": [bool(x) for x in (prepared.low_precision[i] if prepared.low_precision is not None
                                                else [False] * len(CATEGORIES))],
+            "item_label": list((prepared.item_label or prepared.representative)[i]),
             "replicates": rep,
         })
     return {
         "categories": list(CATEGORIES),
         "mix": {c: float(mix[c]) for c in CATEGORIES},
         "n_boot": None if prepared.replicates is None else int(prepared.replicates.shape[1]),
+        "explain_share": EXPLAIN_SHARE,
         "environments": envs,
     }
 
@@ -114,21 +116,27 @@ def render(prepared: Prepared, mix, *, environments=None, panel_id: str | None =
         f"#{pid} th, #{pid} td {{padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: left;}} "
         f"#{pid} td.vx-rel, #{pid} td.vx-pct, #{pid} td.vx-ci "
         f"{{text-align: right; font-variant-numeric: tabular-nums;}} "
-        f"#{pid} .vp-caveat {{color: #555; font-style: italic;}} #{pid} .vx-note {{color: #555;}}</style>"
+        f"#{pid} .vp-caveat {{color: #555; font-style: italic;}} "
+        f"#{pid} td.vx-note {{color: #555; font-size: 92%; padding: 0 8px 4px 2em;}}</style>"
     )
     out.append(f"<h4>{e(title)}</h4>")
-    out.append('<div class="vp-sliders">')
+    # data-lm-suppress-shortcuts: inside JupyterLab, arrow keys on a focused slider move the slider
+    # instead of reaching the notebook's keyboard shortcuts (which would move the cell selection)
+    out.append('<div class="vp-sliders" data-lm-suppress-shortcuts="true">')
+    shown = display_percentages(mix)
     for c in CATEGORIES:
-        v = mix[c]
         out.append(f'<label><span>{e(c)}</span><input class="vp-share" type="range" min="0" max="100" step="1" '
-                   f'value="{round(v * 100)}" data-category="{e(c)}" aria-label="{e(c)} share in percent" disabled>'
-                   f'<output class="vp-share-out">{v * 100:.1f}%</output></label>')
+                   f'value="{round(mix[c] * 100)}" data-category="{e(c)}" aria-label="{e(c)} share in percent" '
+                   f'disabled><output class="vp-share-out">{shown[c]:.1f}%</output></label>')
     out.append("</div>")
-    out.append(estimate_table_html(evaluate(prepared, mix), mix))
-    out.append('<p class="vp-help">Move a slider: the other shares are rescaled in proportion so the shares '
-               "stay at 100%. relative time = sum(share \u00d7 slowdown of the category's lmbench item); the "
-               "interval comes from the bootstrap over the runs. Without JavaScript the table shows the "
-               "notebook's mix and the sliders stay disabled.</p>")
+    result = evaluate(prepared, mix)
+    out.append(estimate_table_html(result, mix))
+    out.append(explain_html(explain_estimate(prepared, result, mix)))
+    out.append('<p class="vp-help">Move a slider (or focus it and use the arrow keys): the other shares are '
+               "rescaled in proportion so the shares stay at 100%. relative time = sum(share \u00d7 slowdown of "
+               "the category's lmbench item); the interval comes from the joint draws over the runs "
+               "(README: How the numbers are made). Without JavaScript the table shows the notebook's mix and "
+               "the sliders stay disabled.</p>")
     out.append(f'<p class="vp-caveat">{e(CAVEAT)}</p>')
     out.append(f'<script type="application/json" id="{e(pid)}-data">{_json_for_script(panel_data(prepared, mix))}'
                "</script>")

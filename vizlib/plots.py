@@ -42,7 +42,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
 from . import catalogue
 from .manifest import display_order
@@ -51,6 +51,11 @@ from .references import LITERATURE_LABEL
 BASELINE_GREYS = ("#3b3b3b", "#7a7a7a", "#a6a6a6", "#5c5c5c", "#909090")
 LITERATURE_COLOR = "#000000"
 LOG_SPAN = 8.0  # use a log scale once max/min of what is drawn exceeds this
+# Font sizes in points. Figures are at most ~9 in wide at matplotlib's 100 dpi, so a chart scaled
+# down to a 700 px output area (JupyterLab at 1100 px with the file browser open) still shows
+# tick labels of at least 10 px.
+TICK_PT = 10.0
+SMALL_PT = 9.0
 
 
 # --- environments, order and colours ----------------------------------------------------------
@@ -107,6 +112,23 @@ def select_metrics(overhead: pd.DataFrame, metrics=None, *, metric="metric", par
 
 # --- shared drawing helpers -------------------------------------------------------------------
 
+def log_axis(axis, lo: float, hi: float) -> None:
+    """Ticks a reader can use on a log axis spanning ``lo``..``hi``: 1-1.5-2-3-5-7 within about a
+    decade, 1-2-5 up to 2.5 decades, powers of ten (unlabelled minor ticks between) beyond, and
+    labels as plain numbers (0.5, 20, 1,000), never 10^1."""
+    decades = math.log10(hi / lo) if 0 < lo < hi else 1.0
+    subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades <= 1.2 else (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=60))
+    axis.set_major_formatter(FuncFormatter(_tick_text))
+    axis.set_minor_locator(LogLocator(base=10, subs=tuple(range(2, 10)), numticks=60) if subs == (1.0,)
+                           else NullLocator())
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _tick_text(v, _pos=None) -> str:
+    return f"{v:,.0f}" if v >= 1000 else f"{v:g}"
+
+
 def _want_log(values) -> bool:
     """The suite's one log-scale rule: switch once what is drawn spans more than ``LOG_SPAN`` x."""
     v = np.asarray([x for x in values if x is not None and np.isfinite(x) and x > 0], dtype=float)
@@ -125,26 +147,12 @@ def _direction_text(direction: str) -> str:
     return "higher is better" if direction == catalogue.HIGHER else "lower is better"
 
 
-def _param_text(metric_id: str, param: str) -> str:
-    """A param as a reader wants it: sizes in MB shortened ("67.108864" -> "67.1 MB")."""
-    try:
-        meta = catalogue.get(metric_id)
-    except KeyError:
-        return param
-    if param and "size in MB" in meta.param:
-        try:
-            return f"{float(param):.3g} MB"
-        except ValueError:
-            return param
-    return param
-
-
 def _row_label(metric_id: str, param: str) -> str:
     try:
         label = catalogue.get(metric_id).label
     except KeyError:
         label = metric_id
-    return f"{label} [{_param_text(metric_id, param)}]" if param else label
+    return f"{label} [{catalogue.param_text(metric_id, param)}]" if param else label
 
 
 def _fmt_value(v: float) -> str:
@@ -196,7 +204,25 @@ def _noisy_handle():
 def _ensure_ax(ax, figsize):
     if ax is None:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    ax.tick_params(labelsize=TICK_PT)
     return ax
+
+
+def _legend(ax, handles) -> None:
+    """A legend that takes no plot width: below the figure when the chart owns its figure (one
+    Axes, constrained layout), else at the Axes' upper right outside."""
+    fig = ax.figure
+    if len(fig.axes) == 1 and fig.get_layout_engine() is not None:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(handles)), fontsize=SMALL_PT,
+                   frameon=False)
+    else:
+        ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+
+
+def _finish_log(ax, which: str) -> None:
+    """Readable ticks on a log axis once its limits are final (``which``: "x" or "y")."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    log_axis(axis, *sorted((ax.get_xlim() if which == "x" else ax.get_ylim())))
 
 
 # --- the source's four items -------------------------------------------------------------------
@@ -270,7 +296,7 @@ def item_plot(tidy: pd.DataFrame, *, metric: str, param: str | None = None, mani
             med = medians[name]
             ax.hlines(med, i - 0.32, i + 0.32, color=pal.get(name, "0.2"), linewidth=2.6, zorder=2)
             ax.annotate(_fmt_value(med), (i + 0.34, med), xytext=(2, 0), textcoords="offset points", va="center",
-                        fontsize=8, color="0.25")
+                        fontsize=SMALL_PT, color="0.25")
         else:
             ax.text(i, 0.5, "no data", transform=ax.get_xaxis_transform(), ha="center", va="center",
                     fontsize=9, color="0.4", style="italic")
@@ -287,9 +313,10 @@ def item_plot(tidy: pd.DataFrame, *, metric: str, param: str | None = None, mani
     use_log = _want_log(values) if log is None else log
     if use_log:
         ax.set_yscale("log")
+        _finish_log(ax, "y")
     elif values.size:
         ax.set_ylim(0, values.max() * 1.15 if values.max() > 0 else 1)
-    size = f" at {_param_text(metric, used)}" if used else ""
+    size = f" at {catalogue.param_text(metric, used)}" if used else ""
     ax.set_ylabel(f"{meta.label} ({meta.unit})" + (", log scale" if use_log else ""))
     ax.set_xlabel("")
     ax.set_title(title or f"{meta.label}{size}: {_direction_text(meta.direction)}")
@@ -331,17 +358,8 @@ def source_figures(tidy: pd.DataFrame, *, manifest=None, environments=None, item
 
 # --- slowdown of every metric --------------------------------------------------------------------
 
-def slowdown_plot(overhead: pd.DataFrame, *, metrics=None, environments=None, manifest=None,
-                  x: str = "slowdown", low: str = "ci_low", high: str = "ci_high", noisy: str = "noisy",
-                  env_col: str = "environment", log: bool | None = None, ax: Axes | None = None) -> Axes:
-    """Direction-aware slowdown of every chosen metric for every virtual environment.
-
-    One row per (metric, param), grouped by OS-operation category; one dot per environment,
-    dodged within the row, with its interval as an error bar. Hollow dots are noisy metrics.
-    The dashed line at 1 is "as fast as the baseline"; right of it the virtual environment is
-    slower. ``metrics`` as in ``select_metrics`` (None = one representative param per metric).
-    The figure grows with the number of rows when ``ax`` is None.
-    """
+def _slowdown_data(overhead, metrics, environments, manifest, x, env_col):
+    """The rows the slowdown charts draw: chosen metrics with a slowdown, virtual environments in order."""
     data = select_metrics(overhead, metrics)
     data = data[np.isfinite(data[x].to_numpy(dtype=float))]
     envs = _virtual_order(data, manifest, environments, env_col)
@@ -351,42 +369,115 @@ def slowdown_plot(overhead: pd.DataFrame, *, metrics=None, environments=None, ma
             .assign(_rank=lambda d: d["category"].map(cat_rank).fillna(99),
                     _label=lambda d: [_row_label(m, p) for m, p in zip(d["metric"], d["param"])])
             .sort_values(["_rank", "_label"]).reset_index(drop=True))
+    return data, envs, rows
+
+
+def _slowdown_axes(ax, data, envs, rows, pal, *, x, low, high, noisy, env_col, bands: bool) -> None:
+    """Draw the dot rows of ``rows`` (already chosen) into ``ax``; ``bands`` shades and names categories."""
+    ypos = {(r.metric, r.param): i for i, r in rows.iterrows()}
+    in_rows = np.array([(m, p) in ypos for m, p in zip(data["metric"], data["param"])], bool)
+    width = 0.7
+    step = width / max(1, len(envs))
+    for k, env in enumerate(envs):
+        offset = -width / 2 + step * (k + 0.5)
+        sub = data[(data[env_col].to_numpy() == env) & in_rows]
+        yy = np.array([ypos[(m, p)] for m, p in zip(sub["metric"], sub["param"])], float) + offset
+        _errbars(ax, yy, sub[x], _col(sub, low), _col(sub, high), _flags(sub, noisy), color=pal[env],
+                 horizontal=True, size=5, gid=f"slowdown:{env}")
+    if bands:
+        for i, (cat, grp) in enumerate(rows.groupby("_rank", sort=True)):
+            lo, hi = grp.index.min() - 0.5, grp.index.max() + 0.5
+            if i % 2 == 0:
+                ax.axhspan(lo, hi, color="0.94", zorder=0)
+            ax.text(1.005, (lo + hi) / 2, grp["category"].iloc[0], transform=ax.get_yaxis_transform(),
+                    rotation=-90, va="center", ha="left", fontsize=SMALL_PT, fontweight="bold", color="0.3")
+    ax.axvline(1.0, color="0.2", linestyle="--", linewidth=1, zorder=1)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows["_label"], fontsize=TICK_PT)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.grid(axis="x", alpha=0.3, which="major")
+
+
+def _slowdown_handles(envs, data, pal, env_col):
+    handles = [Line2D([], [], marker="o", linestyle="", color=pal[e], label=_env_legend(e, data, env_col)) for e in envs]
+    return handles + [_noisy_handle(), Line2D([], [], color="0.2", linestyle="--", label="1 = as fast as the baseline")]
+
+
+def _slowdown_log(data, x, low, high, log):
+    vals = np.concatenate([data[c].to_numpy(dtype=float) for c in (x, low, high) if c in data] + [np.array([1.0])])
+    return _want_log(vals) if log is None else log
+
+
+SLOWDOWN_XLABEL = "slowdown vs baseline (×; > 1 = virtual slower, direction-aware)"
+
+
+def slowdown_plot(overhead: pd.DataFrame, *, metrics=None, environments=None, manifest=None,
+                  x: str = "slowdown", low: str = "ci_low", high: str = "ci_high", noisy: str = "noisy",
+                  env_col: str = "environment", log: bool | None = None, ax: Axes | None = None) -> Axes:
+    """Direction-aware slowdown of many metrics for every virtual environment, in one Axes.
+
+    One row per (metric, param), grouped by OS-operation category (shaded bands); one dot per
+    environment, dodged within the row, with its interval as an error bar. Hollow dots are noisy
+    metrics. The dashed line at 1 is "as fast as the baseline"; right of it the virtual
+    environment is slower. ``metrics`` as in ``select_metrics`` (None = one representative param
+    per metric). For many rows, ``slowdown_figure`` (one facet per category) reads better.
+    """
+    data, envs, rows = _slowdown_data(overhead, metrics, environments, manifest, x, env_col)
     ax = _ensure_ax(ax, (8.5, max(2.5, 0.26 * len(rows) * max(1, len(envs) / 3) ** 0.5 + 1.6)))
     pal = environment_palette(manifest, envs)
     if rows.empty or not envs:
         ax.text(0.5, 0.5, "no slowdown to show for this selection", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
-    ypos = {(r.metric, r.param): i for i, r in rows.iterrows()}
-    width = 0.7
-    step = width / max(1, len(envs))
-    for k, env in enumerate(envs):
-        offset = -width / 2 + step * (k + 0.5)
-        sub = data[data[env_col] == env]
-        yy = np.array([ypos[(m, p)] for m, p in zip(sub["metric"], sub["param"])], float) + offset
-        _errbars(ax, yy, sub[x], _col(sub, low), _col(sub, high), _flags(sub, noisy), color=pal[env],
-                 horizontal=True, size=5, gid=f"slowdown:{env}")
-    # category bands
-    for i, (cat, grp) in enumerate(rows.groupby("_rank", sort=True)):
-        lo, hi = grp.index.min() - 0.5, grp.index.max() + 0.5
-        if i % 2 == 0:
-            ax.axhspan(lo, hi, color="0.94", zorder=0)
-        ax.text(1.005, (lo + hi) / 2, grp["category"].iloc[0], transform=ax.get_yaxis_transform(),
-                rotation=-90, va="center", ha="left", fontsize=9, fontweight="bold", color="0.3")
-    ax.axvline(1.0, color="0.2", linestyle="--", linewidth=1, zorder=1)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels(rows["_label"], fontsize=8)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
-    vals = np.concatenate([data[c].to_numpy(dtype=float) for c in (x, low, high) if c in data] + [np.array([1.0])])
-    use_log = _want_log(vals) if log is None else log
+    _slowdown_axes(ax, data, envs, rows, pal, x=x, low=low, high=high, noisy=noisy, env_col=env_col, bands=True)
+    use_log = _slowdown_log(data, x, low, high, log)
     if use_log:
         ax.set_xscale("log")
-    ax.set_xlabel("slowdown vs baseline (x; >1 = virtual slower, direction-aware)" + (", log scale" if use_log else ""))
-    handles = [Line2D([], [], marker="o", linestyle="", color=pal[e], label=_env_legend(e, data, env_col)) for e in envs]
-    handles += [_noisy_handle(), Line2D([], [], color="0.2", linestyle="--", label="1 = as fast as the baseline")]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.05, 1), fontsize=8, frameon=False)
+        _finish_log(ax, "x")
+    ax.set_xlabel(SLOWDOWN_XLABEL + (", log scale" if use_log else ""))
+    ax.legend(handles=_slowdown_handles(envs, data, pal, env_col), loc="upper left", bbox_to_anchor=(1.05, 1),
+              fontsize=SMALL_PT, frameon=False)
     ax.set_title("Slowdown of each metric vs its baseline (bars: interval)")
     return ax
+
+
+def slowdown_figure(overhead: pd.DataFrame, *, metrics=None, environments=None, manifest=None,
+                    x: str = "slowdown", low: str = "ci_low", high: str = "ci_high", noisy: str = "noisy",
+                    env_col: str = "environment", log: bool | None = None, width: float = 8.5) -> Figure:
+    """``slowdown_plot`` as one facet per OS-operation category, stacked, sharing one x scale.
+
+    Every facet carries its own scale labels, so no row is far from a readable axis, and the
+    legend sits above the facets instead of taking width at the side.
+    """
+    data, envs, rows = _slowdown_data(overhead, metrics, environments, manifest, x, env_col)
+    pal = environment_palette(manifest, envs)
+    if rows.empty or not envs:
+        fig, ax = plt.subplots(figsize=(width, 2.0), layout="constrained")
+        ax.text(0.5, 0.5, "no slowdown to show for this selection", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    dodge = max(1.0, len(envs) / 3) ** 0.5
+    groups = [(cat, grp.reset_index(drop=True)) for _, grp in rows.groupby("_rank", sort=True)
+              for cat in [grp["category"].iloc[0]]]
+    heights = [0.24 * len(g) * dodge + 0.75 for _, g in groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(width, sum(heights) + 1.0), sharex=True, squeeze=False,
+                             layout="constrained", gridspec_kw={"height_ratios": heights})
+    use_log = _slowdown_log(data, x, low, high, log)
+    for ax, (cat, grp) in zip(axes[:, 0], groups):
+        ax.tick_params(labelsize=TICK_PT, labelbottom=True)
+        _slowdown_axes(ax, data, envs, grp, pal, x=x, low=low, high=high, noisy=noisy, env_col=env_col, bands=False)
+        ax.set_title(cat, loc="left", fontsize=TICK_PT + 1, fontweight="bold")
+        if use_log:
+            ax.set_xscale("log")
+    if use_log:
+        _finish_log(axes[-1, 0], "x")  # shared: one locator serves every facet
+    axes[-1, 0].set_xlabel(SLOWDOWN_XLABEL + (", log scale" if use_log else ""))
+    # the legend heads the figure (a suptitle would compete with it for the same place)
+    fig.legend(handles=_slowdown_handles(envs, data, pal, env_col), loc="outside upper center",
+               ncol=min(3, len(envs) + 2), fontsize=SMALL_PT, frameon=False,
+               title="Slowdown of each metric vs its baseline, by category (bars: interval)",
+               title_fontproperties={"size": TICK_PT + 1, "weight": "bold"})
+    return fig
 
 
 def _env_legend(env, data, env_col):
@@ -414,7 +505,7 @@ def category_plot(summary: pd.DataFrame, *, environments=None, manifest=None, vi
     envs = _virtual_order(data, manifest, environments, env_col)
     data = data[data[env_col].isin(envs)]
     cats = [c for c in catalogue.CATEGORIES if c in set(data[x])] + sorted(set(data[x]) - set(catalogue.CATEGORIES))
-    ax = _ensure_ax(ax, (max(6.0, 1.8 * len(cats) + 3), 4.4))
+    ax = _ensure_ax(ax, (min(9.0, 1.3 * len(cats) + 2.5), 4.6))
     if data.empty:
         ax.text(0.5, 0.5, "no category summary for this selection", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -429,7 +520,7 @@ def category_plot(summary: pd.DataFrame, *, environments=None, manifest=None, vi
         _errbars(ax, xs, sub[y], _col(sub, low), _col(sub, high), _flags(sub, noisy), color=pal[env],
                  horizontal=False, size=7, gid=f"category:{env}")
         for xx, yy in zip(xs, sub[y].to_numpy(float)):
-            ax.annotate(f"{yy:.3g}", (xx, yy), xytext=(5, 0), textcoords="offset points", va="center", fontsize=7,
+            ax.annotate(f"{yy:.3g}", (xx, yy), xytext=(5, 0), textcoords="offset points", va="center", fontsize=SMALL_PT,
                         color="0.3")
     ticks = []
     for c in cats:
@@ -437,17 +528,18 @@ def category_plot(summary: pd.DataFrame, *, environments=None, manifest=None, vi
         names = sorted({_row_label(m, p) for m, p in zip(sub.get("metric", []), sub.get("param", ""))})
         ticks.append(f"{c}\n" + "\n".join(textwrap.fill(n, 16) for n in names) if names else c)
     ax.set_xticks(range(len(cats)))
-    ax.set_xticklabels(ticks, fontsize=8)
+    ax.set_xticklabels(ticks, fontsize=TICK_PT)
     ax.set_xlim(-0.6, len(cats) - 0.4)
     ax.axhline(1.0, color="0.2", linestyle="--", linewidth=1, zorder=1)
     vals = np.concatenate([data[c].to_numpy(dtype=float) for c in (y, low, high) if c in data] + [np.array([1.0])])
     use_log = _want_log(vals) if log is None else log
     if use_log:
         ax.set_yscale("log")
-    ax.set_ylabel("slowdown vs baseline (x; >1 = slower)" + (", log scale" if use_log else ""))
+        _finish_log(ax, "y")
+    ax.set_ylabel("slowdown vs baseline (\u00d7; > 1 = slower)" + (", log scale" if use_log else ""))
     handles = [Line2D([], [], marker="o", linestyle="", color=pal[e], label=_env_legend(e, data, env_col)) for e in envs]
     handles.append(_noisy_handle())
-    ax.legend(handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    _legend(ax, handles)
     ax.set_title("Representative slowdown per OS-operation category")
     sns.despine(ax=ax)
     return ax
@@ -497,10 +589,10 @@ def literature_plot(comparison: pd.DataFrame, *, system: str, environments=None,
         lab = r.paper_label + ("  (no suite metric)" if not r.matched else "")
         mp = all_meas.loc[(all_meas["row"] == r.row) & (all_meas["measured_param"] != ""), "measured_param"]
         if not r.param and len(mp):
-            lab += f"  (measured at {_param_text(r.metric, mp.iloc[0])})"
+            lab += f"  (measured at {catalogue.param_text(r.metric, mp.iloc[0])})"
         labels.append(lab)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_yticklabels(labels, fontsize=TICK_PT)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.axvline(1.0, color="0.2", linestyle="--", linewidth=1, zorder=1)
     vals = np.concatenate([lit[x].to_numpy(dtype=float)] + [meas[c].to_numpy(dtype=float) for c in (x, low, high)]
@@ -508,30 +600,31 @@ def literature_plot(comparison: pd.DataFrame, *, system: str, environments=None,
     use_log = _want_log(vals) if log is None else log
     if use_log:
         ax.set_xscale("log")
-    ax.set_xlabel("slowdown vs native (x; >1 = slower)" + (", log scale" if use_log else ""))
+        _finish_log(ax, "x")
+    ax.set_xlabel("slowdown vs native (\u00d7; > 1 = slower)" + (", log scale" if use_log else ""))
     handles = [Line2D([], [], marker="D", linestyle="", color=LITERATURE_COLOR, label=lit_label)]
     handles += [Line2D([], [], marker="o", linestyle="", color=pal[e], label=f"{_env_legend(e, meas, 'environment')} (measured)")
                 for e in envs]
     if not envs:
         ax.text(0.98, 0.02, f"no measured environment of technology {tech or system!r}", transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=8, style="italic", color="0.35")
+                ha="right", va="bottom", fontsize=SMALL_PT, style="italic", color="0.35")
     if (~lit["matched"].astype(bool)).any():
         handles.append(Line2D([], [], marker="D", linestyle="", color=LITERATURE_COLOR, markerfacecolor="white",
                               label="literature only: no matching suite metric"))
     if len(meas) and meas["noisy"].astype("boolean").fillna(False).any():
         handles.append(_noisy_handle())
-    ax.legend(handles=handles, fontsize=7.5, frameon=False, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=1)
+    ax.legend(handles=handles, fontsize=SMALL_PT, frameon=False, loc="upper left", bbox_to_anchor=(0, -0.12), ncol=1)
     ax.set_title(f"{name}\nvs native Linux" + (f"; measured: technology {tech}" if tech else ""), fontsize=10)
     return ax
 
 
 def literature_figure(comparison: pd.DataFrame, *, systems=None, environments=None, manifest=None) -> Figure:
-    """One ``literature_plot`` panel per paper system, side by side, sharing the item rows."""
+    """One ``literature_plot`` panel per paper system, stacked (each at a readable width)."""
     systems = list(systems or dict.fromkeys(comparison["system"]))
     n_rows = comparison.loc[comparison["source"] == "literature", "row"].nunique()
-    fig, axes = plt.subplots(1, len(systems), figsize=(6.2 * len(systems), 0.3 * n_rows + 3.2), squeeze=False,
-                             sharey=True, layout="constrained")
-    for ax, system in zip(axes[0], systems):
+    fig, axes = plt.subplots(len(systems), 1, figsize=(8.5, (0.3 * n_rows + 2.8) * len(systems)), squeeze=False,
+                             layout="constrained")
+    for ax, system in zip(axes[:, 0], systems):
         literature_plot(comparison, system=system, environments=environments, manifest=manifest, ax=ax)
     fig.suptitle(f"Published ratios, {LITERATURE_LABEL}, beside measured slowdowns", fontsize=11, fontweight="bold")
     return fig
@@ -562,7 +655,6 @@ class EstimateArtists:
         y = np.arange(len(self.names))
         if self.log:
             ax.set_xscale("log")
-            ax.xaxis.set_minor_locator(NullLocator())
         # bars start at 1 (the baseline) and end at the estimate: their length is the overhead
         self.bars = ax.barh(y, np.where(self.ok, rel - 1.0, 0), left=1.0, color=[pal[n] for n in self.names],
                             height=0.55, zorder=2)
@@ -574,13 +666,14 @@ class EstimateArtists:
         if self.has_measured:
             self.measured_line = ax.axvline(measured, color="#d62728", linewidth=1.5, zorder=4,
                                             label=f"measured {measured:.2f}\u00d7")
-            ax.legend(loc="lower right", fontsize=8, frameon=False)
+            ax.legend(loc="lower right", fontsize=SMALL_PT, frameon=False)
         self.labels = [ax.annotate("", (1.0, yi), xytext=(6, 0), textcoords="offset points", va="center",
-                                   fontsize=8, zorder=5) for yi in y]
+                                   fontsize=SMALL_PT, zorder=5) for yi in y]
         ax.set_yticks(y, self.names)
         ax.set_ylim(max(len(self.names), 1) - 0.5, -0.5)
         ax.set_xlabel("expected relative run time (virtual / baseline)" + (", log scale" if self.log else ""))
-        ax.set_title("Estimated run time vs baseline (95% interval)", fontsize=10)
+        ax.set_title("Estimated run time vs baseline (95% interval)", fontsize=TICK_PT + 1)
+        ax.tick_params(labelsize=TICK_PT)
         ax.grid(axis="x", alpha=0.3, zorder=0)
         ax.grid(axis="y", visible=False)
         self._set_numbers(rel, lo, hi, measured)
@@ -605,7 +698,11 @@ class EstimateArtists:
         vals = _finite_positive(list(rel[self.ok]) + list(lo[self.iv]) + list(hi[self.iv]) + [1.0]
                                 + ([measured] if measured else []))
         lo_x, hi_x = min(vals), max(vals)
-        self.ax.set_xlim((lo_x / 1.5, hi_x * 4.0) if self.log else (min(0.0, lo_x), hi_x * 1.3))
+        if self.log:
+            self.ax.set_xlim(lo_x / 1.5, hi_x * 4.0)
+            log_axis(self.ax.xaxis, lo_x / 1.5, hi_x * 4.0)
+        else:
+            self.ax.set_xlim(min(0.0, lo_x), hi_x * 1.3)
 
     def update(self, df: pd.DataFrame, measured) -> bool:
         rel, lo, hi = (df[c].to_numpy(float) for c in ("relative_time", "ci_low", "ci_high"))
@@ -628,7 +725,6 @@ class SensitivityArtists:
         self.log = self._want_log(df)
         if self.log:
             ax.set_yscale("log")
-            ax.yaxis.set_minor_locator(NullLocator())
         self.lines = {}
         self.bands = {}
         for name in self.names:
@@ -639,10 +735,11 @@ class SensitivityArtists:
         ax.set_xlim(0, 100)
         ax.set_xlabel(f"share of {self.category} in run time (%), other shares rescaled")
         ax.set_ylabel("relative run time")
-        ax.set_title(f"Sensitivity to the {self.category} share", fontsize=10)
+        ax.set_title(f"Sensitivity to the {self.category} share", fontsize=TICK_PT + 1)
+        ax.tick_params(labelsize=TICK_PT)
         ax.grid(alpha=0.3)
         if self.names:
-            ax.legend(fontsize=8, frameon=False)
+            ax.legend(fontsize=SMALL_PT, frameon=False)
         self._set_numbers(df, current_share)
 
     @staticmethod
@@ -670,7 +767,11 @@ class SensitivityArtists:
             self.share_line.set_xdata([current_share * 100] * 2)
         vals = _finite_positive(vals)
         lo_y, hi_y = min(vals), max(vals)
-        self.ax.set_ylim((lo_y / 1.3, hi_y * 1.3) if self.log else (min(0.0, lo_y), hi_y * 1.08))
+        if self.log:
+            self.ax.set_ylim(lo_y / 1.3, hi_y * 1.3)
+            log_axis(self.ax.yaxis, lo_y / 1.3, hi_y * 1.3)
+        else:
+            self.ax.set_ylim(min(0.0, lo_y), hi_y * 1.08)
 
     def update(self, df: pd.DataFrame, current_share) -> bool:
         names = list(dict.fromkeys(df["environment"]))
@@ -708,7 +809,7 @@ def sensitivity_plot(sens_df: pd.DataFrame, *, environments=None, current_share:
 
 def estimate_figure(estimate_df: pd.DataFrame, sens_df: pd.DataFrame | None = None, *, environments=None,
                     measured: float | None = None, current_share: float | None = None, palette=None,
-                    figsize=(11, 3.6)) -> Figure:
+                    figsize=(9, 3.4)) -> Figure:
     """Both charts side by side in a new pyplot figure (shown once by the inline backend; end the cell with ``;``)."""
     with sns.axes_style("whitegrid"):
         fig, axes = plt.subplots(1, 2 if sens_df is not None else 1, figsize=figsize, layout="constrained",

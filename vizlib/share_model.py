@@ -22,7 +22,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from . import categories, stats
+from . import catalogue, categories, stats
 from .catalogue import CATEGORIES
 from .errors import MixError
 from .mix import rebalance, resolve_mix
@@ -69,6 +69,7 @@ class Prepared:
     missing_reason: list[list[str]]  # E x C: "" or why the slowdown is missing
     representative: list[list[str]]  # E x C: "metric param" for messages
     low_precision: np.ndarray | None = None  # E x C: the representative is printed with low precision
+    item_label: list[list[str]] | None = None  # E x C: the representative for a reader ("mmap latency, 64 MB")
 
     def select(self, environments) -> "Prepared":
         """The same arrays for ``environments`` only (names, in that order)."""
@@ -77,7 +78,8 @@ class Prepared:
                         None if self.replicates is None else self.replicates[idx],
                         [self.interval_reason[i] for i in idx], [self.missing_reason[i] for i in idx],
                         [self.representative[i] for i in idx],
-                        None if self.low_precision is None else self.low_precision[idx])
+                        None if self.low_precision is None else self.low_precision[idx],
+                        None if self.item_label is None else [self.item_label[i] for i in idx])
 
 
 def prepare(category_slowdowns: pd.DataFrame, replicates: pd.DataFrame | None) -> Prepared:
@@ -91,6 +93,7 @@ def prepare(category_slowdowns: pd.DataFrame, replicates: pd.DataFrame | None) -
     interval_reason = [[""] * C for _ in range(E)]
     missing_reason = [[""] * C for _ in range(E)]
     rep_label = [[""] * C for _ in range(E)]
+    item_label = [[""] * C for _ in range(E)]
     low = np.zeros((E, C), bool)
     reason = {}  # (i, j) -> why a category would have no interval (used when its replicates are all undefined)
     ei = {e: i for i, e in enumerate(envs)}
@@ -103,6 +106,7 @@ def prepare(category_slowdowns: pd.DataFrame, replicates: pd.DataFrame | None) -
         param = "" if r.get("param") is None or (isinstance(r.get("param"), float) and math.isnan(r["param"])) \
             else str(r["param"])
         rep_label[i][j] = r["metric"] + (f" {param}" if param else "")
+        item_label[i][j] = catalogue.item_label(r["metric"], param)
         if not _finite(r["slowdown"]):
             missing_reason[i][j] = f"no {r['category']} value ({rep_label[i][j]}): {r.get('note') or 'not measured'}"
             continue
@@ -122,7 +126,8 @@ def prepare(category_slowdowns: pd.DataFrame, replicates: pd.DataFrame | None) -
     for (i, j), why in reason.items():  # a category whose replicates are all undefined has no interval
         if R is not None and np.isnan(R[i, :, j]).all():
             interval_reason[i][j] = why
-    return Prepared(envs, [str(base[e]) for e in envs], S, R, interval_reason, missing_reason, rep_label, low)
+    return Prepared(envs, [str(base[e]) for e in envs], S, R, interval_reason, missing_reason, rep_label, low,
+                    item_label)
 
 
 def _weights(mix: Mapping[str, float]) -> np.ndarray:

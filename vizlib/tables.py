@@ -57,6 +57,12 @@ COUNT_COLUMNS = ("environment", "baseline", "added_seconds", "ci_low_s", "ci_hig
                  "unknown_syscalls", "note")
 CATEGORY_COLUMNS = ("environment", "baseline", "category", "metric", "param", "slowdown", "ci_low", "ci_high",
                     "ci_level", "n_virtual", "n_baseline", "low_precision", "note")
+# Product selection (notebook 05, ``vizlib.functional.ranking``): every measured environment, whether
+# its technology passes the functional requirements and why, and its rank by expected relative time
+# (empty: no rank). ``rank`` is read back as a float so that "no rank" stays NaN (an INT column reads
+# an empty cell as 0).
+RANKING = "ranking.csv"
+RANKING_COLUMNS = ("environment", "technology", "passes", "reason", "rank", "relative_time", "ci_low", "ci_high")
 # In-memory tables (never written: recomputed from the tidy table in well under a second).
 REPLICATE_COLUMNS = ("environment", "metric", "param", "replicate", "slowdown", "virtual", "baseline")
 REPRESENTATIVE_COLUMNS = ("environment", "category", "metric", "param", "note")
@@ -66,13 +72,14 @@ ANALYSIS_FILES = {"overhead": OVERHEAD, "missing_metrics": MISSING, "sanity_chec
                   "category_summary": SUMMARY, "chain": CHAIN}
 
 # Column types of every table; a column not named here is text.
-BOOL_COLUMNS = frozenset({"low_precision", "complete"})
+BOOL_COLUMNS = frozenset({"low_precision", "complete", "passes"})
 UNKNOWN_BOOL_COLUMNS = frozenset({"noisy"})  # true / false / "" (unknown)
 INT_COLUMNS = frozenset({"line", "bytes", "values", "noise_lines", "unknown_lines", "invalid_lines", "n_virtual",
                          "n_baseline", "reps_virtual", "reps_baseline"})
 FLOAT_COLUMNS = frozenset({"value", "virtual_value", "baseline_value", "slowdown", "ci_low", "ci_high", "ci_level",
                            "cv_virtual", "cv_baseline", "relative_time", "overhead_pct", "added_seconds", "ci_low_s",
-                           "ci_high_s", "app_elapsed_s", "elapsed_increase_pct", "app_cpu_s", "cpu_increase_pct"})
+                           "ci_high_s", "app_elapsed_s", "elapsed_increase_pct", "app_cpu_s", "cpu_increase_pct",
+                           "rank"})
 
 _LOAD_CHUNK_ROWS = 500_000
 

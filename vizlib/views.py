@@ -22,6 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from . import catalogue
 from .catalogue import CATEGORIES
 
 CAVEAT = (
@@ -189,26 +190,45 @@ def flags_text(noisy, low_precision, note="") -> str:
 
 
 def summary_table(summary: pd.DataFrame, *, view: str = "representative", environments=None):
-    """``summary_grid`` displayed: slowdown x, what its interval is, and its flags (noisy, low
-    precision, a stand-in item); a category nobody measured says "not measured"."""
-    grid = summary_grid(summary, view=view, environments=environments)
-    if grid.empty:
+    """The category summary to read: one row per virtual environment (so 40 environments are 40
+    rows, not 120 columns), one column per category headed by the lmbench item standing for it.
+
+    A cell is the slowdown, what its interval is and its flags (noisy, spread unknown, low
+    precision, a stand-in item): "644 [118 – 3,700] · noisy"; a category nobody measured says
+    "not measured". The numbers themselves are in ``summary_grid`` and category_summary.csv.
+    """
+    s = summary[summary["view"] == view]
+    if environments is not None:
+        s = s[s["environment"].isin(list(environments))]
+    if s.empty:
         return alert("No category summary for this selection.", "note")
-    envs = [e for e in dict.fromkeys(c[0] for c in grid.columns) if e]
-    shown = pd.DataFrame({"lmbench item": grid[("", "lmbench item")]}, index=grid.index)
+    envs = list(dict.fromkeys(s["environment"]))
+    cats = [c for c in CATEGORIES if c in set(s["category"])]
+    columns = {}
+    for c in cats:
+        sub = s[s["category"] == c]
+        items = {catalogue.item_label(m, p if not str(p).startswith("(") else "")
+                 for m, p in zip(sub["metric"], sub["param"].fillna(""))}
+        columns[c] = f"{c}: {items.pop()}" if len(items) == 1 else f"{c} (item differs per baseline: see note)"
+    rows = []
     for env in envs:
-        v = grid[(env, "slowdown")]
-        shown[(env, "slowdown (\u00d7)")] = v
-        shown[(env, "95% interval (\u00d7)")] = [
-            "" if pd.isna(x) else interval_text(lo, hi, lev)
-            for x, lo, hi, lev in zip(v, grid[(env, "ci_low")], grid[(env, "ci_high")], grid[(env, "ci_level")])]
-        shown[(env, "flags")] = ["" if pd.isna(x) else flags_text(n, lp, note) for x, n, lp, note in
-                                 zip(v, grid[(env, "noisy")], grid[(env, "low_precision")], grid[(env, "note")])]
-    shown.columns = pd.MultiIndex.from_tuples([("", c) if isinstance(c, str) else c for c in shown.columns])
-    fmt = {(env, "slowdown (\u00d7)"): (lambda x: "not measured" if pd.isna(x) else _number(x)) for env in envs}
-    return table(shown, index=True, formats=fmt).set_caption(
-        "slowdown = virtual vs its baseline (> 1: slower); the interval is a 95% interval over the runs "
-        "(README: How the numbers are made); noisy = run-to-run spread above 10% with 95% confidence")
+        e = s[s["environment"] == env].set_index("category")
+        row = {"baseline": e["baseline"].iloc[0]}
+        for c in cats:
+            if c not in e.index or pd.isna(e.loc[c, "slowdown"]):
+                row[columns[c]] = "not measured"
+                continue
+            r = e.loc[c]
+            flags = flags_text(r["noisy"], r["low_precision"], r["note"])
+            row[columns[c]] = (f"{_number(r['slowdown'])} [{interval_text(r['ci_low'], r['ci_high'], r['ci_level'])}]"
+                               + (f" \u00b7 {flags}" if flags else ""))
+        rows.append(pd.Series(row, name=env))
+    shown = pd.DataFrame(rows)
+    shown.index.name = "environment"
+    return table(shown, index=True).set_caption(
+        "slowdown (\u00d7) of each virtual environment vs its baseline (> 1: slower) [its 95% interval over the "
+        "runs, README: How the numbers are made]; noisy = run-to-run spread above 10% with 95% confidence; "
+        "spread unknown = too few runs to tell")
 
 
 def noisy_table(overhead: pd.DataFrame, *, environments=None) -> pd.DataFrame:
@@ -354,47 +374,169 @@ def _num_attr(x) -> str:
     return repr(float(x)) if x is not None and math.isfinite(float(x)) else ""
 
 
+def _finite(x) -> bool:
+    return x is not None and not pd.isna(x) and math.isfinite(float(x))
+
+
 def _fmt(x, spec, na="n/a") -> str:
-    return na if x is None or not math.isfinite(float(x)) else format(float(x), spec)
+    return format(float(x), spec) if _finite(x) else na
+
+
+def times_number(x) -> str:
+    """A ratio's number for a sentence: 1.06, 16.2, 644, 31,504 (panel.js: ``timesText``)."""
+    if not _finite(x):
+        return "n/a"
+    x = float(x)
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
+
+
+def times_text(x) -> str:
+    """A slowdown or relative time in a sentence: 1.06×, 16.2×, 644×."""
+    return times_number(x) + ("\u00d7" if _finite(x) else "")
+
+
+def times_interval_text(x, lo=None, hi=None) -> str:
+    """A relative time with its interval, in one cell: "1.09× [1.05, 1.13]", "174× [46.7, 31,504]";
+    "no estimate" for NaN, "(no interval)" when either end is missing."""
+    if not _finite(x):
+        return "no estimate"
+    if _finite(lo) and _finite(hi):
+        return f"{times_text(x)} [{times_number(lo)}, {times_number(hi)}]"
+    return f"{times_text(x)} (no interval)"
+
+
+def rel_text(x) -> str:
+    """A relative time in the estimate table (unit in the header): 1.06, 174.28, 1,234.50."""
+    return _fmt(x, ",.2f")
+
+
+def pct_text(x) -> str:
+    """An overhead in percent (unit in the header): +6.0, -3.2, +17,328."""
+    if not _finite(x):
+        return "n/a"
+    return f"{float(x):+,.0f}" if abs(float(x)) >= 1000 else f"{float(x):+.1f}"
+
+
+def interval_brackets(lo, hi, spec=",.2f") -> str:
+    """An interval in a table cell: "[1.05, 1.13]"; "no interval" when either end is missing."""
+    if not (_finite(lo) and _finite(hi)):
+        return "no interval"
+    return f"[{format(float(lo), spec)}, {format(float(hi), spec)}]"
 
 
 NO_LARGEST = "none (no category adds time)"
+NO_LARGEST_ITEM = "none (no item adds time)"
+EXPLAIN_SHARE = 0.8  # name the largest contributions until they make this share of the added time (at most 3)
 
 
 def _largest_text(largest: str, relative_time: float) -> str:
     """The largest contributor, or why there is none: with every w*(s-1) <= 0 no category adds time."""
     if largest:
         return largest
-    return NO_LARGEST if relative_time is not None and math.isfinite(relative_time) else ""
+    return NO_LARGEST if _finite(relative_time) else ""
+
+
+def _and(parts) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def explain_estimate(prepared, result: pd.DataFrame, mix, environments=None) -> list[str]:
+    """One line per environment naming what makes its estimate: the categories with the largest
+    contributions w·(s−1), until they make ``EXPLAIN_SHARE`` of the added time (at most three).
+
+    "uml: 174× — Page fault 644× (memory, share 20%) and mmap latency, 64 MB 162× (disk, share
+    20%) dominate (96% of the added time)". The offline panel's script builds the same lines.
+    """
+    from .mix import display_percentages
+
+    shares = display_percentages(mix)
+    w = [float(mix.get(c, 0.0)) for c in CATEGORIES]
+    res = result.set_index("environment")
+    labels = prepared.item_label or prepared.representative
+    lines = []
+    for i, env in enumerate(prepared.environments):
+        if environments is not None and env not in set(environments):
+            continue
+        rel = res.loc[env, "relative_time"]
+        if not _finite(rel):
+            lines.append(f"{env}: no estimate ({res.loc[env, 'note']})")
+            continue
+        contrib = sorted(((w[j] * (s - 1.0), j) for j, s in enumerate(prepared.slowdown[i])
+                          if w[j] > 0 and math.isfinite(s) and w[j] * (s - 1.0) > 0), key=lambda t: (-t[0], t[1]))
+        if not contrib:
+            lines.append(f"{env}: {times_text(rel)} \u2014 no category adds time: every category with a share "
+                         f"runs at least as fast as on {prepared.baselines[i]}")
+            continue
+        total = sum(c for c, _ in contrib)
+        chosen, acc = [], 0.0
+        for c, j in contrib:
+            chosen.append(j)
+            acc += c
+            if acc >= EXPLAIN_SHARE * total or len(chosen) == 3:
+                break
+        parts = [f"{labels[i][j]} {times_text(prepared.slowdown[i][j])} ({CATEGORIES[j]}, share "
+                 f"{shares[CATEGORIES[j]]:g}%)" for j in chosen]
+        verb = "dominates" if len(chosen) == 1 else "dominate"
+        tail = "" if len(chosen) == len(contrib) else f" ({acc / total:.0%} of the added time)"
+        lines.append(f"{env}: {times_text(rel)} \u2014 {_and(parts)} {verb}{tail}")
+    return lines
+
+
+def explain_html(lines) -> str:
+    """``explain_estimate`` lines as an escaped list."""
+    items = "".join(f"<li>{_E(line)}</li>" for line in lines)
+    return f'<ul class="vizlib-explain" style="margin:4px 0 8px 0;line-height:1.45">{items}</ul>'
+
+
+# Inline styles: widget HTML outputs in JupyterLab inherit a 28 px line height and no table
+# styling, so the tables carry their own.
+_TABLE_STYLE = "border-collapse:collapse;line-height:1.4;margin:6px 0"
+_TH = "padding:3px 8px;border-bottom:2px solid #888;text-align:left;vertical-align:bottom"
+_TH_NUM = _TH + ";text-align:right"
+_TD = "padding:3px 8px;border-bottom:1px solid #ddd;vertical-align:top"
+_TD_NUM = _TD + ";text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums"
+
+
+def _head(columns) -> str:
+    """Header cells; a (text, numeric) pair is right-aligned like its numbers."""
+    return "<tr>" + "".join(f'<th style="{_TH_NUM if num else _TH}">{_E(text)}</th>' for text, num in columns) + "</tr>"
+
+
+ESTIMATE_HEAD = (("environment", False), ("baseline", False), ("relative time (\u00d7)", True),
+                 ("overhead (%)", True), ("95% interval (\u00d7)", True), ("largest contributor", False))
+# A row's note (why a number is missing, what an interval is) gets its own full-width line under
+# the row: in a column it made rows tall and pushed the table wider than a notebook at 1100 px.
+_NOTE_TD = "padding:0 10px 4px 2em;border-bottom:1px solid #ddd;color:#555;font-size:92%;line-height:1.35"
 
 
 def estimate_table_html(result: pd.DataFrame, mix, *, environments=None, measured: float | None = None,
                         css_class: str = "vizlib-estimate") -> str:
     """The one estimate table: escaped HTML with full-precision ``data-value`` attributes and the
-    exact shares in ``data-mix``. Used by the notebook, the live explorer and the offline panel."""
+    exact shares in ``data-mix``. Used by the notebook, the live explorer and the offline panel
+    (whose script builds the same cells)."""
     from .mix import format_mix
 
     df = result if environments is None else result[result["environment"].isin(list(environments))]
     rows = []
     for r in df.itertuples(index=False):
-        ci = ("no interval" if not (math.isfinite(r.ci_low) and math.isfinite(r.ci_high))
-              else f"{r.ci_low:.2f}\u2013{r.ci_high:.2f}\u00d7")
+        td = _TD if not r.note else _TD + ";border-bottom:none"
+        num = _TD_NUM if not r.note else _TD_NUM + ";border-bottom:none"
         rows.append(
-            f'<tr data-environment="{_E(r.environment)}"><td class="vx-env">{_E(r.environment)}</td>'
-            f'<td class="vx-base">{_E(r.baseline)}</td>'
-            f'<td class="vx-rel" data-value="{_num_attr(r.relative_time)}" style="text-align:right">'
-            f'{_fmt(r.relative_time, ".2f")}{"" if not math.isfinite(r.relative_time) else chr(215)}</td>'
-            f'<td class="vx-pct" data-value="{_num_attr(r.overhead_pct)}" style="text-align:right">'
-            f'{_fmt(r.overhead_pct, "+.1f")}{"" if not math.isfinite(r.overhead_pct) else "%"}</td>'
+            f'<tr data-environment="{_E(r.environment)}"><td class="vx-env" style="{td}">{_E(r.environment)}</td>'
+            f'<td class="vx-base" style="{td}">{_E(r.baseline)}</td>'
+            f'<td class="vx-rel" data-value="{_num_attr(r.relative_time)}" style="{num}">'
+            f'{rel_text(r.relative_time)}</td>'
+            f'<td class="vx-pct" data-value="{_num_attr(r.overhead_pct)}" style="{num}">'
+            f'{pct_text(r.overhead_pct)}</td>'
             f'<td class="vx-ci" data-low="{_num_attr(r.ci_low)}" data-high="{_num_attr(r.ci_high)}" '
-            f'style="text-align:right">{ci}</td>'
-            f'<td class="vx-largest">{_E(_largest_text(r.largest_category, r.relative_time))}</td>'
-            f'<td class="vx-note">{_E(r.note)}</td></tr>')
-    head = ("<tr><th>environment</th><th>baseline</th><th>relative time</th><th>overhead</th>"
-            "<th>95% interval</th><th>largest contributor</th><th>note</th></tr>")
-    return (f'<table class="{_E(css_class)}" data-mix="{_E(format_mix(mix))}" '
+            f'style="{num}">{interval_brackets(r.ci_low, r.ci_high)}</td>'
+            f'<td class="vx-largest" style="{td}">{_E(_largest_text(r.largest_category, r.relative_time))}</td></tr>')
+        if r.note:
+            rows.append(f'<tr class="vx-note-row" data-note-of="{_E(r.environment)}">'
+                        f'<td class="vx-note" colspan="{len(ESTIMATE_HEAD)}" style="{_NOTE_TD}">{_E(r.note)}</td></tr>')
+    return (f'<table class="{_E(css_class)}" style="{_TABLE_STYLE}" data-mix="{_E(format_mix(mix))}" '
             f'data-measured="{_num_attr(measured) if measured else ""}">'
-            f'<thead>{head}</thead><tbody class="vx-rows">{"".join(rows)}</tbody></table>')
+            f'<thead>{_head(ESTIMATE_HEAD)}</thead><tbody class="vx-rows">{"".join(rows)}</tbody></table>')
 
 
 def count_table_html(res: pd.DataFrame, profile=None) -> str:
@@ -402,25 +544,29 @@ def count_table_html(res: pd.DataFrame, profile=None) -> str:
     application's elapsed and CPU time, largest item, what was not counted)."""
     rows = []
     for r in res.itertuples(index=False):
-        ci = ("no interval" if not (math.isfinite(r.ci_low_s) and math.isfinite(r.ci_high_s))
-              else f"{r.ci_low_s * 1e3:.3f}\u2013{r.ci_high_s * 1e3:.3f} ms")
+        ms = (lambda v: v * 1e3 if _finite(v) else math.nan)
+        largest = r.largest_metric or (NO_LARGEST_ITEM if _finite(r.added_seconds) else "")
         rows.append(
-            f'<tr data-environment="{_E(r.environment)}"><td>{_E(r.environment)}</td>'
-            f'<td class="vx-added" data-value="{_num_attr(r.added_seconds)}" style="text-align:right">'
-            f'{_fmt(r.added_seconds * 1e3, ".3f")} ms</td><td style="text-align:right">{ci}</td>'
-            f'<td style="text-align:right">{_fmt(r.elapsed_increase_pct, "+.1f")}</td>'
-            f'<td style="text-align:right">{_fmt(r.cpu_increase_pct, "+.1f")}</td>'
-            f"<td>{_E(r.largest_metric)}</td><td>{_E(r.missing_metrics)}</td><td>{_E(r.note)}</td></tr>")
-    head = ("<tr><th>environment</th><th>added time</th><th>95% interval</th><th>+% of elapsed</th>"
-            "<th>+% of CPU time</th><th>largest</th><th>not counted</th><th>note</th></tr>")
+            f'<tr data-environment="{_E(r.environment)}"><td style="{_TD}">{_E(r.environment)}</td>'
+            f'<td class="vx-added" data-value="{_num_attr(r.added_seconds)}" style="{_TD_NUM}">'
+            f'{_fmt(ms(r.added_seconds), ",.3f")}</td>'
+            f'<td style="{_TD_NUM}">{interval_brackets(ms(r.ci_low_s), ms(r.ci_high_s), ",.3f")}</td>'
+            f'<td style="{_TD_NUM}">{pct_text(r.elapsed_increase_pct)}</td>'
+            f'<td style="{_TD_NUM}">{pct_text(r.cpu_increase_pct)}</td>'
+            f'<td style="{_TD}">{_E(largest)}</td><td style="{_TD}">{_E(r.missing_metrics)}</td>'
+            f'<td style="{_TD};color:#555">{_E(r.note)}</td></tr>')
+    head = _head((("environment", False), ("added time (ms)", True), ("95% interval (ms)", True),
+                  ("elapsed time (+%)", True), ("CPU time (+%)", True), ("largest item", False),
+                  ("not counted", False), ("note", False)))
     extra = ""
     if profile is not None:
-        counted = ", ".join(f"{_E(m)}={n}" for m, n in profile.counts.items())
-        extra = f"<p>Counted operations: {counted}.</p>"
+        counted = ", ".join(f"{_E(m)}={n:,}" for m, n in profile.counts.items())
+        extra = f'<p style="line-height:1.4">Counted operations: {counted}.</p>'
         if profile.unknown_syscalls:
-            extra += (f"<p>Not counted ({profile.unknown_calls} of {profile.total_calls} calls have no lmbench "
-                      f"counterpart): {_E(', '.join(profile.unknown_syscalls))}.</p>")
-    return f'<table class="vizlib-counts"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>{extra}'
+            extra += (f'<p style="line-height:1.4">Not counted ({profile.unknown_calls:,} of {profile.total_calls:,} '
+                      f"calls have no lmbench counterpart): {_E(', '.join(profile.unknown_syscalls))}.</p>")
+    return (f'<table class="vizlib-counts" style="{_TABLE_STYLE}"><thead>{head}</thead><tbody>{"".join(rows)}'
+            f"</tbody></table>{extra}")
 
 
 def syscall_mapping_table() -> pd.DataFrame:

@@ -92,11 +92,67 @@
     return r;
   }
 
+  // The number formats of vizlib.views (rel_text, pct_text, interval_brackets, times_text).
   var NO_LARGEST = "none (no category adds time)";
-  function fmtRel(x) { return isFinite(x) ? x.toFixed(2) + "\u00d7" : "n/a"; }
-  function fmtPct(x) { return isFinite(x) ? (x >= 0 ? "+" : "") + x.toFixed(1) + "%" : "n/a"; }
+  function grouped(x, digits) {  // Python's format(x, ",.{digits}f")
+    var parts = Math.abs(x).toFixed(digits).split(".");
+    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (x < 0 || Object.is(x, -0) ? "-" : "") + parts.join(".");
+  }
+  function fmtRel(x) { return isFinite(x) ? grouped(x, 2) : "n/a"; }
+  function fmtPct(x) {
+    if (!isFinite(x)) { return "n/a"; }
+    var text = Math.abs(x) >= 1000 ? grouped(x, 0) : grouped(x, 1);
+    return text.charAt(0) === "-" ? text : "+" + text;
+  }
   function fmtCi(lo, hi) {
-    return isFinite(lo) && isFinite(hi) ? lo.toFixed(2) + "\u2013" + hi.toFixed(2) + "\u00d7" : "no interval";
+    return isFinite(lo) && isFinite(hi) ? "[" + grouped(lo, 2) + ", " + grouped(hi, 2) + "]" : "no interval";
+  }
+  function timesText(x) {
+    if (!isFinite(x)) { return "n/a"; }
+    var a = Math.abs(x);
+    return (a >= 100 ? grouped(x, 0) : a >= 10 ? x.toFixed(1) : x.toFixed(2)) + "\u00d7";
+  }
+
+  // vizlib.mix.display_percentages: one decimal, largest remainder, so the shown shares add to 100.
+  function shownShares() {
+    var raw = w.map(function (x) { return x * 100 * 10; });
+    var floors = raw.map(function (x) { return Math.floor(x); });
+    var short = 1000 - floors.reduce(function (a, b) { return a + b; }, 0);
+    var order = raw.map(function (x, k) { return k; });
+    order.sort(function (a, b) { return (raw[b] - floors[b]) - (raw[a] - floors[a]) || a - b; });
+    for (var i = 0; i < Math.max(0, short) && i < n; i++) { floors[order[i]] += 1; }
+    return floors.map(function (f) { return f / 10; });
+  }
+
+  // vizlib.views.explain_estimate: what makes each estimate, in one line.
+  function explain(env, r, shares) {
+    if (!isFinite(r.rel)) { return env.name + ": no estimate (" + r.note + ")"; }
+    var contrib = [], k;
+    for (k = 0; k < n; k++) {
+      var s = env.slowdown[k];
+      if (w[k] > 0 && s !== null && isFinite(s) && w[k] * (s - 1) > 0) { contrib.push([w[k] * (s - 1), k]); }
+    }
+    if (!contrib.length) {
+      return env.name + ": " + timesText(r.rel) + " \u2014 no category adds time: every category with a share " +
+        "runs at least as fast as on " + env.baseline;
+    }
+    contrib.sort(function (a, b) { return b[0] - a[0] || a[1] - b[1]; });
+    var total = contrib.reduce(function (a, c) { return a + c[0]; }, 0), acc = 0, chosen = [];
+    for (k = 0; k < contrib.length; k++) {
+      chosen.push(contrib[k][1]);
+      acc += contrib[k][0];
+      if (acc >= data.explain_share * total || chosen.length === 3) { break; }
+    }
+    var parts = chosen.map(function (j) {
+      return env.item_label[j] + " " + timesText(env.slowdown[j]) + " (" + cats[j] + ", share " +
+        String(shares[j]) + "%)";
+    });
+    var text = parts.length === 1 ? parts[0] :
+      parts.slice(0, -1).join(", ") + " and " + parts[parts.length - 1];
+    var tail = chosen.length === contrib.length ? "" :
+      " (" + Math.round(100 * acc / total) + "% of the added time)";
+    return env.name + ": " + timesText(r.rel) + " \u2014 " + text + (chosen.length === 1 ? " dominates" : " dominate") + tail;
   }
   function cell(tr, text, cls, value) {
     var td = document.createElement("td");
@@ -110,12 +166,15 @@
   var outputs = root.querySelectorAll("output.vp-share-out");
   var body = root.querySelector("tbody.vx-rows");
   var table = root.querySelector("table.vizlib-estimate");
+  var explained = root.querySelector("ul.vizlib-explain");
 
   function render() {
+    var shares = shownShares();
     for (var k = 0; k < n; k++) {
       sliders[k].value = String(Math.round(w[k] * 100));
-      outputs[k].textContent = (w[k] * 100).toFixed(1) + "%";
+      outputs[k].textContent = shares[k].toFixed(1) + "%";
     }
+    while (explained.firstChild) { explained.removeChild(explained.firstChild); }
     table.setAttribute("data-mix", cats.map(function (c, k) { return c + "=" + String(w[k]); }).join(","));
     while (body.firstChild) { body.removeChild(body.firstChild); }
     data.environments.forEach(function (env) {
@@ -129,14 +188,26 @@
       tr.lastChild.setAttribute("data-low", isFinite(r.lo) ? String(r.lo) : "");
       tr.lastChild.setAttribute("data-high", isFinite(r.hi) ? String(r.hi) : "");
       cell(tr, r.largest || (isFinite(r.rel) ? NO_LARGEST : ""), "vx-largest");
-      cell(tr, r.note, "vx-note");
       body.appendChild(tr);
+      if (r.note) {  // views.estimate_table_html: the note on its own line under the row
+        var noteRow = document.createElement("tr");
+        noteRow.className = "vx-note-row";
+        noteRow.setAttribute("data-note-of", env.name);
+        cell(noteRow, r.note, "vx-note");
+        noteRow.lastChild.setAttribute("colspan", "6");
+        body.appendChild(noteRow);
+      }
+      var li = document.createElement("li");
+      li.textContent = explain(env, r, shares);
+      explained.appendChild(li);
     });
   }
 
   Array.prototype.forEach.call(sliders, function (el, j) {
     el.disabled = false;
     el.addEventListener("input", function () { rebalance(j, parseFloat(el.value) / 100); render(); });
+    // keys belong to the slider: JupyterLab's notebook shortcuts must not see them
+    el.addEventListener("keydown", function (ev) { ev.stopPropagation(); });
   });
   root.setAttribute("data-live", "1");
   render();
