@@ -14,6 +14,9 @@ files as duplicates). Pass ``unique=False`` for exact copies.
 Fleets are built once into a cache folder (default ``benchmarks/out/fleets``, git-ignored) and
 reused while their stamp (size, environments, source digest, builder version) still matches.
 
+The yardstick fleet of ``getsummary.py`` (lmbench's own summariser against ``vizlib ingest``) is
+``build_corpus_fleet()``: the 158 ``results3`` files of the corpus, forty times over (6,320 files).
+
 Importable by tests::
 
     from benchmarks.fleet import build_fleet      # or sys.path.insert(0, "benchmarks"); import fleet
@@ -29,12 +32,14 @@ import os
 import random
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 DEFAULT_CACHE = ROOT / "benchmarks" / "out" / "fleets"
+CORPUS_COPIES = 40  # 158 corpus results files x 40 = 6,320 files: the getsummary yardstick fleet
 BUILDER_VERSION = 2  # bump when the layout or the copying rule changes: stale caches are rebuilt
 
 VIRTUAL_TECHNOLOGIES = ("kvm", "xen-pv", "xen-hvm", "openvz", "container", "qemu-tcg", "uml", "vmware")
@@ -122,13 +127,16 @@ def _stamp(n_files: int, n_envs: int, sources: list[Source], unique: bool) -> di
 
 
 def build_fleet(n_files: int, cache_dir=DEFAULT_CACHE, n_envs: int | None = None, sources: list[Source] | None = None,
-                unique: bool = True, log=None) -> Path:
-    """Raw folder (with manifest) of an ``n_files`` fleet under ``cache_dir``; built once, then reused."""
+                unique: bool = True, log=None, name: str | None = None) -> Path:
+    """Raw folder (with manifest) of an ``n_files`` fleet under ``cache_dir``; built once, then reused.
+
+    Cached as ``fleet-<n_files>`` (``fleet-<n_files>-<n_envs>env`` when ``n_envs`` is given), or ``name``."""
     cache_dir = Path(cache_dir)
     sources = sources if sources is not None else source_files()
+    name = name or (f"fleet-{n_files}" if n_envs is None else f"fleet-{n_files}-{n_envs}env")
     n_envs = n_envs or default_envs(n_files)
     stamp = _stamp(n_files, n_envs, sources, unique)
-    final = cache_dir / f"fleet-{n_files}"
+    final = cache_dir / name
     stamp_file = final / "fleet.json"
     if stamp_file.is_file():
         try:
@@ -138,7 +146,7 @@ def build_fleet(n_files: int, cache_dir=DEFAULT_CACHE, n_envs: int | None = None
             pass
     if log:
         log(f"building fleet of {n_files} files over {n_envs} environments from {len(sources)} sources ...")
-    staging = cache_dir / f".fleet-{n_files}.building"
+    staging = cache_dir / f".{name}.building"
     if staging.exists():
         shutil.rmtree(staging)
     raw = staging / "raw"
@@ -163,6 +171,23 @@ def build_fleet(n_files: int, cache_dir=DEFAULT_CACHE, n_envs: int | None = None
         shutil.rmtree(final)
     os.replace(staging, final)
     return final / "raw"
+
+
+def corpus_sources(shared: Path = SHARED) -> list[Source]:
+    """The ``results3`` files of the shared corpus only (no data/raw, no lab files), deduplicated."""
+    with tempfile.TemporaryDirectory() as empty:  # an empty raw folder: corpus (and lab) only
+        sources = source_files(shared, raw=Path(empty))
+    return [s for s in sources if s.label.startswith("corpus:")]
+
+
+def build_corpus_fleet(copies: int = CORPUS_COPIES, cache_dir=DEFAULT_CACHE, log=None) -> Path:
+    """Raw folder of ``copies`` x the corpus results files (6,320 for 40), built once into ``cache_dir``.
+    RuntimeError when the corpus is not there."""
+    sources = corpus_sources()
+    if not sources:
+        raise RuntimeError(f"no results3 files found in {SHARED / 'lmbench-corpus'}")
+    n = len(sources) * copies
+    return build_fleet(n, cache_dir, sources=sources, log=log, name=f"corpus-fleet-{n}")
 
 
 def fleet_info(raw: Path) -> dict:

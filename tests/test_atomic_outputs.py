@@ -7,7 +7,7 @@
   processes, the file-creation order or the absolute location of the raw folder;
 - raw files are opened read-only and never modified.
 
-Every raw folder here is a tmp copy; ``data/raw`` is only read.
+Every raw folder here is a tmp copy; ``data/raw-lmbench-lab`` is only read.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ import pytest
 from vizlib import atomic, ingest as ingest_mod
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "data" / "raw-lmbench-lab"  # fixed real runs whose files these tests name
 LAB_FILES = sorted(p for p in RAW.glob("*/*") if p.is_file())
-TABLES = (ingest_mod.TIDY, ingest_mod.RUNS, ingest_mod.ISSUES, "environments.toml", "provenance.json")
-TMP_NAME = re.compile(r"^\.(?:lmbench_tidy\.csv|lmbench_runs\.csv|ingest_issues\.csv|environments\.toml|provenance\.json)\.[^/]*\.tmp$")
+TABLES = (ingest_mod.TIDY, ingest_mod.RUNS, ingest_mod.ISSUES, "environments.toml", "provenance.json", ingest_mod.CACHE)
+TMP_NAME = re.compile(r"^\.(?:lmbench_tidy\.csv|lmbench_runs\.csv|ingest_issues\.csv|environments\.toml|provenance\.json"
+                      r"|ingest_cache\.json)\.[^/]*\.tmp$")
 FLEET_FILES = 3000
 
 
@@ -51,6 +52,8 @@ def _ingest_cli(raw: Path, out: Path, *args, **env) -> subprocess.CompletedProce
 
 def _hashes(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
 
 
 def _visible(folder: Path) -> dict[str, str]:
@@ -234,9 +237,9 @@ def test_tables_do_not_depend_on_pythonhashseed(tmp_path):
         out = tmp_path / f"out-{seed}"
         res = _ingest_cli(raw, out, PYTHONHASHSEED=seed)
         assert res.returncode == 0, res.stderr
-        results[seed] = _visible(out)
+        results[seed] = {k: v for k, v in _visible(out).items() if k != ingest_mod.CACHE}
     assert results["0"] == results["12345"]
-    assert set(results["0"]) == set(TABLES)
+    assert set(results["0"]) == set(TABLES) - {ingest_mod.CACHE}
 
 
 def test_tables_do_not_depend_on_creation_order_location_or_workers(tmp_path):
@@ -256,10 +259,12 @@ def test_tables_do_not_depend_on_creation_order_location_or_workers(tmp_path):
     ingest_mod.ingest(backward, tmp_path / "out-backward-2jobs", jobs=2)
     ingest_mod.ingest(forward, tmp_path / "out-forward-2jobs", jobs=2)
     # provenance.json records where the raw folder is, by design; everything else is location-free
-    located = lambda out: {k: v for k, v in _visible(out).items() if k != "provenance.json"}  # noqa: E731
+    # (and the ingest cache records the raw files' identities: inodes and times)
+    located = lambda out: {k: v for k, v in _visible(out).items()  # noqa: E731
+                           if k not in ("provenance.json", ingest_mod.CACHE)}
     a = located(tmp_path / "out-forward-1job")
     assert a == located(tmp_path / "out-backward-2jobs") == located(tmp_path / "out-forward-2jobs")
-    for name in set(TABLES) - {"provenance.json"}:  # no absolute path of the machine in the tables
+    for name in set(TABLES) - {"provenance.json", ingest_mod.CACHE}:  # no absolute path of the machine in the tables
         text = (tmp_path / "out-forward-1job" / name).read_text()
         assert str(tmp_path) not in text and str(ROOT) not in text
 

@@ -7,46 +7,70 @@ sorted order, floats written with ``repr``, nothing depends on hashing or on the
 - ``lmbench_runs.csv``: one row per raw file, ingested or rejected (``RUNS_COLUMNS``);
 - ``ingest_issues.csv``: every rejected file, invalid, unknown, noise and decode line (``ISSUE_COLUMNS``).
 
-Parsing runs in worker processes when there are many files; each worker returns its file's rows
-already formatted as CSV text, so the parent only streams text to disk and never holds one Python
-object per value.
+Each file's rows are made on their own (``parse_one``): the tables are the files' rows in file
+order, plus a ``duplicate`` issue row after a file whose content an earlier file has. Parsing runs
+in worker processes when there are many files; each worker writes its files' tidy rows to a part
+file and returns the small rest as CSV bytes, so the parent only streams bytes to disk and never
+holds one Python object per value.
+
+Incremental: ``ingest_cache.json`` (``vizlib.ingest_cache``) records where each file's rows went.
+The next ingest into the same folder parses only new or changed files and copies the other files'
+rows from the previous tables, byte ranges checked against their CRC-32; the result is the same
+bytes as a full ingest. Any doubt about the cache or the previous tables means a full ingest.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import hashlib
 import io
 import json
 import multiprocessing
 import os
 import re
-import shutil
 import tempfile
 import threading
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from operator import attrgetter
 from pathlib import Path
 
-from . import __version__, atomic, catalogue, manifest as manifest_mod, paths
+from . import __version__, atomic, catalogue, ingest_cache, manifest as manifest_mod, paths
 from .errors import ManifestError, ParseError
+from .ingest_cache import Entry
 from .parser import MAX_FILE_BYTES, META_COLUMNS, parse_bytes, too_big_reason
 from .tables import ISSUE_COLUMNS, ISSUES, MANIFEST_COPY, PROVENANCE, RUNS, RUNS_COLUMNS, TIDY, TIDY_COLUMNS
 
 PARALLEL_MIN_FILES = 300  # below this, starting worker processes (~90 ms CPU each) costs more than it saves
+CACHE = ingest_cache.CACHE
+_CRC = Entry._fields.index("crc")  # an entry's fields from here on are the file's, not where its rows are
 
 
 @dataclass
 class FileResult:
+    """One raw file's rows, as CSV bytes, and what the summary needs of it."""
+
     environment: str
     run: str
-    run_row: list
-    tidy_csv: str  # this file's tidy rows, as CSV text without header
-    issue_rows: list
-    values: int
+    sha256: str  # of the content ("" when the file could not be read)
+    dup_sha: str  # what duplicate detection compares ("" for an empty or unread file)
+    tidy: bytes  # the tidy rows (b"" once a worker has written them to its part file)
+    tidy_len: int
+    runs: bytes  # the runs row
+    issues: bytes  # the file's own issue rows
+    crc: int  # CRC-32 of tidy + runs + issues
+    values: int = 0
+    noise: int = 0
+    decode: int = 0
     rejected: str = ""  # "file:line: reason" when the whole file was rejected
+    unknown: list = field(default_factory=list)  # "file:line: text"
+    invalid: list = field(default_factory=list)  # "file:line: reason"
+    cacheable: bool = True  # its rows depend only on its content (not on a failed read or a link)
 
 
 @dataclass
@@ -62,6 +86,9 @@ class IngestSummary:
     decode_replaced: int = 0
     duplicates: list = field(default_factory=list)  # messages about identical files
     per_env_values: dict = field(default_factory=dict)
+    parsed: int = 0  # files parsed by this ingest
+    reused: int = 0  # files whose rows were copied from the previous tables (ingest cache)
+    full_reason: str = ""  # why nothing was reused ("" when the cache was used)
 
     @property
     def exit_code(self) -> int:
@@ -72,6 +99,21 @@ def _csv_text(rows) -> str:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     return buf.getvalue()
+
+
+def _result(environment: str, run: str, sha: str, size: int, tidy: bytes, run_row: list, issue_rows: list,
+            cacheable: bool = True, **counts) -> FileResult:
+    runs = _csv_text([run_row]).encode()
+    issues = _csv_text(issue_rows).encode() if issue_rows else b""
+    return FileResult(environment, run, sha, sha if size else "", tidy, len(tidy), runs, issues,
+                      ingest_cache.crc(tidy, runs, issues), cacheable=cacheable, **counts)
+
+
+def _rejected(environment: str, run: str, sha: str, size: int, line: int, reason: str,
+              cacheable: bool = True) -> FileResult:
+    run_row = [environment, run, "rejected", "", sha, size, 0, 0, 0, 0] + [""] * len(META_COLUMNS)
+    return _result(environment, run, sha, size, b"", run_row, [[environment, run, line, "rejected", reason, ""]],
+                   cacheable and bool(sha), rejected=f"{run}:{line}: {reason}")
 
 
 def parse_one(environment: str, path: str, run: str) -> FileResult:
@@ -90,27 +132,45 @@ def parse_one(environment: str, path: str, run: str) -> FileResult:
         sha, size = hashlib.sha256(data).hexdigest(), len(data)
         parsed = parse_bytes(data, run)
     except ParseError as exc:
-        run_row = [environment, run, "rejected", "", sha, size, 0, 0, 0, 0] + [""] * len(META_COLUMNS)
-        issue = [environment, run, exc.line, "rejected", exc.reason, ""]
-        return FileResult(environment, run, run_row, "", [issue], 0, rejected=str(exc))
+        return _rejected(environment, run, sha, size, exc.line, exc.reason)
     except OSError as exc:
-        run_row = [environment, run, "rejected", "", "", 0, 0, 0, 0, 0] + [""] * len(META_COLUMNS)
-        reason = f"cannot read: {exc.strerror or exc}"
-        return FileResult(environment, run, run_row, "", [[environment, run, 0, "rejected", reason, ""]], 0,
-                          rejected=f"{run}:0: {reason}")
+        return _rejected(environment, run, "", 0, 0, f"cannot read: {exc.strerror or exc}", cacheable=False)
 
-    issues = [[environment, run, i.line, i.kind, i.reason, i.text] for i in parsed.issues]
+    issues = parsed.issues
+    issue_rows = [[environment, run, i.line, i.kind, i.reason, i.text] for i in issues]
     run_row = [environment, run, "ok", parsed.format, sha, len(data), len(parsed.values), parsed.count("noise"),
                parsed.count("unknown"), parsed.count("invalid")] + [parsed.meta[k] for k in META_COLUMNS]
-    return FileResult(environment, run, run_row, tidy_csv(environment, run, parsed.values), issues, len(parsed.values))
+    return _result(environment, run, sha, size, tidy_csv(environment, run, parsed.values).encode(), run_row, issue_rows,
+                   values=len(parsed.values), noise=parsed.count("noise"), decode=parsed.count("decode"),
+                   unknown=[f"{run}:{i.line}: {i.text}" for i in issues if i.kind == "unknown"],
+                   invalid=[f"{run}:{i.line}: {i.reason}" for i in issues if i.kind == "invalid"])
 
 
 def tidy_csv(environment: str, run: str, values) -> str:
     """The tidy rows of one file as CSV text, byte-identical to ``csv.writer`` output.
 
-    Formatting is the hot loop of a fleet ingest (millions of rows), so rows whose free-text
-    fields need no quoting are joined directly; the rest go through ``csv.writer``.
+    Formatting is the hot loop of a fleet ingest (millions of rows), so a file's rows are built
+    column by column (``zip``/``map``/``str.join``, no Python loop per value) when no field needs
+    quoting: no value has a note and no param has a comma, quote or line break (the environment and
+    run are quoted once). Otherwise row by row (``_tidy_csv_rows``).
     """
+    if not values:
+        return ""
+    lines, metrics, params, numbers, lows, notes = zip(*values)
+    if any(notes) or not _PLAIN_FIELD("".join(params)):
+        return _tidy_csv_rows(environment, run, values)
+    for metric in set(metrics).difference(_METRIC_TAIL):
+        m = catalogue.get(metric)
+        _METRIC_TAIL[metric] = f"{m.unit},{m.category},{m.direction},"
+    head = _csv_text([[environment, run]])[:-1] + ","
+    return "".join(chain.from_iterable(zip(
+        repeat(head), map(str, lines), repeat(","), metrics, repeat(","), params, repeat(","), map(repr, numbers),
+        repeat(","), map(_METRIC_TAIL.__getitem__, metrics), map(_LOW_TEXT.__getitem__, lows))))
+
+
+def _tidy_csv_rows(environment: str, run: str, values) -> str:
+    """``tidy_csv`` one row at a time: rows whose free-text fields need no quoting are joined
+    directly, the rest go through ``csv.writer``."""
     head = _csv_text([[environment, run]])[:-1] + ","
     out = []
     for v in values:
@@ -128,8 +188,22 @@ def tidy_csv(environment: str, run: str, values) -> str:
     return "".join(out)
 
 
-_METRIC_TAIL: dict = {}
+_METRIC_TAIL: dict = {}  # metric id -> "unit,category,direction,"
+_LOW_TEXT = ("false,\n", "true,\n")  # low_precision and the empty note, by bool
 _PLAIN_FIELD = re.compile(r'[^,"\r\n]*\Z').match  # csv.writer quotes a field only for these characters
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """The cyclic garbage collector off meanwhile (parsing makes hundreds of thousands of small
+    tuples and no reference cycles: its collections cost ~7% of parse time); restored after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _parse_one_or_outside(args) -> FileResult:
@@ -139,11 +213,12 @@ def _parse_one_or_outside(args) -> FileResult:
 def _parse_batch(batch, part_path: str):
     """Worker: parse a batch and write its tidy rows to ``part_path`` itself, so hundreds of MB
     of CSV text never travel back through the pipe; only the small per-file records do."""
-    results = [_parse_one_or_outside(args) for args in batch]
-    with open(part_path, "w", encoding="utf-8", newline="") as fh:
+    with _gc_paused():
+        results = [_parse_one_or_outside(args) for args in batch]
+    with open(part_path, "wb") as fh:
         for res in results:
-            fh.write(res.tidy_csv)
-            res.tidy_csv = ""
+            fh.write(res.tidy)
+            res.tidy = b""
     return results
 
 
@@ -152,13 +227,15 @@ def raw_files(raw_dir, man: manifest_mod.Manifest) -> list[tuple[str, str, str]]
 
     ``run`` is the path relative to the raw folder with '/' separators. An environment's files are
     those below ``<raw>/<name>/``, or those its ``runs`` patterns match. Hidden files are skipped; a
-    symlink that leads outside the raw folder is returned with path "" so it is rejected.
+    symlink that leads outside the raw folder is returned with path "" so it is rejected. Bytes of
+    a file name that are not UTF-8 are written ``\\xNN`` in ``run`` (the tables are UTF-8).
     ManifestError when a pattern matches no file or a file is claimed by two environments.
     """
     raw_dir = Path(raw_dir).resolve()
     out, owner = [], {}
     for env in man.environments.values():
         files = _pattern_files(raw_dir, env, man) if env.runs else _folder_files(raw_dir, env.name)
+        files = [(e, path, run if run.isascii() else _printable_name(run)) for e, path, run in files]
         for _env, _path, run in files:
             if run in owner:
                 raise ManifestError(man.path, 0, f"{run} belongs to both {owner[run]!r} and {env.name!r}: "
@@ -166,6 +243,15 @@ def raw_files(raw_dir, man: manifest_mod.Manifest) -> list[tuple[str, str, str]]
             owner[run] = env.name
         out.extend(files)
     return out
+
+
+def _printable_name(run: str) -> str:
+    """``run`` as valid UTF-8: a file name's undecodable bytes (surrogate escapes) as ``\\xNN``."""
+    try:
+        run.encode("utf-8")
+        return run
+    except UnicodeEncodeError:
+        return os.fsencode(run).decode("utf-8", "backslashreplace")
 
 
 def _entry(env: str, path: str, raw_dir: Path) -> tuple[str, str, str]:
@@ -180,17 +266,40 @@ def _entry(env: str, path: str, raw_dir: Path) -> tuple[str, str, str]:
 
 
 def _folder_files(raw_dir: Path, name: str) -> list[tuple[str, str, str]]:
+    """The files below ``<raw>/<name>/`` as os.walk lists them top-down (each folder's files, then
+    its sub-folders, both sorted), hidden ones left out; a link to a folder is listed as a file (so it
+    is rejected), not followed."""
     folder = raw_dir / name
     if folder.is_symlink() and not _inside(folder, raw_dir, want_dir=True):
         return [(name, "", name)]
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        # os.walk does not follow directory symlinks; list them so they are rejected, not lost
-        linked = [d for d in dirnames if (Path(dirpath) / d).is_symlink()]
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in linked)
-        out.extend(_entry(name, os.path.join(dirpath, f), raw_dir)
-                   for f in sorted(filenames + linked) if not f.startswith("."))
+    out: list = []
+    _walk(str(folder), name + "/", name, raw_dir, out)
     return out
+
+
+def _walk(dirpath: str, prefix: str, env: str, raw_dir: Path, out: list) -> None:
+    try:
+        with os.scandir(dirpath) as it:
+            found = [e for e in it if not e.name.startswith(".")]
+    except OSError:  # as os.walk: an unreadable folder is skipped
+        return
+    dirs, files = [], []
+    for e in found:
+        try:
+            is_dir = e.is_dir()  # (follows links, as os.walk does)
+        except OSError:
+            is_dir = False
+        (dirs if is_dir and not e.is_symlink() else files).append(e)
+    for e in sorted(files, key=_name):
+        if e.is_symlink():
+            out.append(_entry(env, e.path, raw_dir))
+        else:  # a regular file, or a FIFO, socket or device: never opened
+            out.append((env, e.path if e.is_file(follow_symlinks=False) else "", prefix + e.name))
+    for e in sorted(dirs, key=_name):
+        _walk(e.path, prefix + e.name + "/", env, raw_dir, out)
+
+
+_name = attrgetter("name")
 
 
 def _pattern_files(raw_dir: Path, env, man) -> list[tuple[str, str, str]]:
@@ -221,16 +330,37 @@ def _results(files, jobs: int, part_dir: Path):
     """Yield (results of a batch of files, path of its tidy part file or None), in file order."""
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
         for args in files:
-            yield [_parse_one_or_outside(args)], None
+            with _gc_paused():
+                res = _parse_one_or_outside(args)
+            yield [res], None
         return
     size = max(1, min(256, len(files) // (jobs * 8)))
     batches = [files[i:i + size] for i in range(0, len(files), size)]
     parts = [str(part_dir / f"part-{i:06d}.csv") for i in range(len(batches))]
     # "spawn" is safe inside a Jupyter kernel (no fork of a threaded process); the watchdog ends
     # the workers if the parent is killed (kill -9), since they would otherwise wait forever.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+    try:
         yield from zip(pool.map(_parse_batch, batches, parts), parts)
+    finally:  # also when the caller stops early: batches not started are dropped, not parsed
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parsed(files, jobs: int, part_dir: Path):
+    """Yield (FileResult, buffer holding its tidy rows, their offset in it) for ``files``, in order."""
+    for batch, part in _results(files, jobs, part_dir):
+        if part is None:
+            for res in batch:
+                yield res, res.tidy, 0
+            continue
+        with open(part, "rb") as fh:  # a worker wrote this batch's tidy rows here, file after file
+            blob = fh.read()
+        os.unlink(part)
+        off = 0
+        for res in batch:
+            yield res, blob, off
+            off += res.tidy_len
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -244,62 +374,302 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 def _outside(environment, _path, run) -> FileResult:
     reason = "symlink or special file that does not resolve to a regular file inside the raw folder"
-    row = [environment, run, "rejected", "", "", 0, 0, 0, 0, 0] + [""] * len(META_COLUMNS)
-    return FileResult(environment, run, row, "", [[environment, run, 0, "rejected", reason, ""]], 0,
-                      rejected=f"{run}:0: {reason}")
+    return _rejected(environment, run, "", 0, 0, reason, cacheable=False)
 
 
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None) -> IngestSummary:
+def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None, *, full: bool = False) -> IngestSummary:
     """Parse every file of ``raw_dir`` (validated by its manifest) into the tables in ``out_dir``.
 
     ManifestError (nothing written) for a bad manifest; bad files are rejected and listed, and the
     rest still ingest. ``progress(done, total)`` is called as files complete. With 300 files or
-    more, parsing runs in ``jobs`` spawned worker processes: a plain script calling this must do
-    so under ``if __name__ == "__main__":`` (Python's rule for spawned workers).
+    more to parse, parsing runs in ``jobs`` spawned worker processes: a plain script calling this
+    must do so under ``if __name__ == "__main__":`` (Python's rule for spawned workers).
+
+    Incremental: files the previous ingest into ``out_dir`` already parsed, unchanged, are not
+    parsed again (``vizlib.ingest_cache``); ``full=True`` parses every file all the same. Either
+    way the tables are the same bytes.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     man = manifest_mod.load(raw_dir)
     manifest_bytes = man.path.read_bytes()
     files = raw_files(raw_dir, man)
-    summary = IngestSummary(raw_dir, out_dir, files=len(files))
     jobs = default_jobs() if jobs is None else max(1, jobs)
-    seen_hash: dict[str, str] = {}
-    runs_rows, issue_rows = [], []
-
     out_dir.mkdir(parents=True, exist_ok=True)
-    outputs = [out_dir / name for name in (TIDY, RUNS, ISSUES, MANIFEST_COPY, PROVENANCE)]
-    with atomic.open_atomic_group(outputs, "w", encoding="utf-8", newline="") as (tidy, runs_fh, issues_fh, man_fh,
-                                                                                  prov_fh), \
-            tempfile.TemporaryDirectory(prefix=".ingest-parts-", dir=out_dir) as part_dir:
-        tidy.write(",".join(TIDY_COLUMNS) + "\n")
-        done = 0
-        for batch, part in _results(files, jobs, Path(part_dir)):
-            if part is not None:  # a worker wrote this batch's rows: append its file as bytes
-                tidy.flush()
-                with open(part, "rb") as src:
-                    shutil.copyfileobj(src, tidy.buffer, 1 << 20)
-                os.unlink(part)
-            for res in batch:
-                done += 1
-                _account(res, tidy, summary, seen_hash, runs_rows, issue_rows)
-                if progress:
-                    progress(done, len(files))
+    cache, why = (None, "a full ingest was asked for") if full else ingest_cache.load(out_dir, (TIDY, RUNS, ISSUES))
+    try:
+        return _ingest(raw_dir, out_dir, files, manifest_bytes, jobs, progress, cache, why)
+    except ingest_cache.CacheMismatch as exc:  # found while copying: nothing was published
+        return _ingest(raw_dir, out_dir, files, manifest_bytes, jobs, progress, None, str(exc))
 
-        w = csv.writer(runs_fh, lineterminator="\n")
-        w.writerow(RUNS_COLUMNS)
-        w.writerows(runs_rows)
-        w = csv.writer(issues_fh, lineterminator="\n")
-        w.writerow(ISSUE_COLUMNS)
-        w.writerows(issue_rows)
-        man_fh.buffer.write(manifest_bytes)
-        json.dump({"raw_dir": paths.project_relative(raw_dir) or str(raw_dir.resolve()), "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(),
-                   "vizlib_version": __version__, "files": len(files)}, prov_fh, indent=1, sort_keys=True)
-        prov_fh.write("\n")
+
+def _ingest(raw_dir: Path, out_dir: Path, files, manifest_bytes: bytes, jobs: int, progress, cache, why: str):
+    summary = IngestSummary(raw_dir, out_dir, files=len(files), full_reason=why)
+    scan_ns = time.time_ns()  # before any stat: a file changed from here on is "racy" next time
+    stats = [_stat(path) for _env, path, _run in files]
+    plan = _plan(files, stats, cache)
+    todo = [f for f, reuse in zip(files, plan) if reuse is None]
+    summary.parsed, summary.reused = len(todo), len(files) - len(todo)
+
+    outputs = [out_dir / name for name in (TIDY, RUNS, ISSUES, MANIFEST_COPY, PROVENANCE, CACHE)]  # cache renamed last
+    with atomic.open_atomic_group(outputs, "wb") as (tidy_fh, runs_fh, issues_fh, man_fh, prov_fh, cache_fh), \
+            tempfile.TemporaryDirectory(prefix=".ingest-parts-", dir=out_dir) as part_dir, \
+            _Previous(out_dir if cache is not None and summary.reused else None) as old, \
+            contextlib.closing(_parsed(todo, jobs, Path(part_dir))) as parsed:
+        tidy, runs, issues = out = [_Table(fh, _csv_text([columns]).encode()) for fh, columns in
+                                    ((tidy_fh, TIDY_COLUMNS), (runs_fh, RUNS_COLUMNS), (issues_fh, ISSUE_COLUMNS))]
+        old.check([e for e in plan if e is not None])
+        seen_hash: dict[str, str] = {}
+        entries = []
+        for i, ((env, _path, run), st, reuse) in enumerate(zip(files, stats, plan)):
+            if reuse is not None:  # the previous tables' bytes (their CRC-32 checked by old.check)
+                rec = reuse
+                tidy_span, runs_span, issues_span = old.spans(rec)
+                entries.append(Entry(env, run, *st, rec.sha256, rec.dup_sha, *tidy.add(*tidy_span),
+                                     *runs.add(*runs_span), *issues.add(*issues_span), *rec[_CRC:]))
+            else:
+                rec, buf, a = next(parsed)
+                offsets = (*tidy.add(buf, a, a + rec.tidy_len), *runs.add(rec.runs, 0, len(rec.runs)),
+                           *issues.add(rec.issues, 0, len(rec.issues)))
+                if rec.cacheable and st is not None:
+                    entries.append(Entry(env, run, *st, rec.sha256, rec.dup_sha, *offsets, rec.crc, rec.values,
+                                         rec.noise, rec.decode, rec.rejected, rec.unknown, rec.invalid))
+            _count(summary, env, rec)
+            if rec.dup_sha:
+                if rec.dup_sha in seen_hash:
+                    msg = (f"{run} has the same content as {seen_hash[rec.dup_sha]} (sha256 {rec.dup_sha[:12]}); "
+                           "both are ingested")
+                    summary.duplicates.append(msg)
+                    row = _csv_text([[env, run, 0, "duplicate", msg, ""]]).encode()
+                    issues.add(row, 0, len(row))
+                else:
+                    seen_hash[rec.dup_sha] = run
+            if progress:
+                progress(i + 1, len(files))
+        identities = {}
+        for name, table in zip((TIDY, RUNS, ISSUES), out):
+            table.flush()
+            identities[name] = ingest_cache.table_identity(table.fd)
+        old.finish()  # CacheMismatch, and nothing published, unless every copied range had its CRC-32
+        old.close()  # the previous tables may be replaced now
+        man_fh.write(manifest_bytes)
+        prov = {"raw_dir": paths.project_relative(raw_dir) or str(raw_dir.resolve()),
+                "manifest_sha256": hashlib.sha256(manifest_bytes).hexdigest(), "vizlib_version": __version__,
+                "files": len(files)}
+        prov_fh.write((json.dumps(prov, indent=1, sort_keys=True) + "\n").encode())
+        cache_fh.write(ingest_cache.dumps(scan_ns, identities, entries))
     return summary
+
+
+def _stat(path: str) -> tuple | None:
+    if not path:
+        return None
+    try:
+        return ingest_cache.stat_key(os.stat(path))
+    except OSError:
+        return None
+
+
+def _plan(files, stats, cache) -> list:
+    """Per file, the cache entry whose rows can be copied, or None when the file must be parsed."""
+    if cache is None:
+        return [None] * len(files)
+    plan = []
+    for (env, path, run), st in zip(files, stats):
+        entry, trusted = cache.lookup(env, run, st)
+        if entry is not None and not trusted:  # stat changed, or too recent to vouch for the content
+            try:
+                same = os.path.isfile(path) and ingest_cache.file_sha256(path) == entry.sha256
+            except OSError:
+                same = False
+            entry = entry if same else None
+        plan.append(entry)
+    return plan
+
+
+def _count(summary: IngestSummary, env: str, rec) -> None:
+    """Add one file (a FileResult or a cache entry) to the summary."""
+    summary.values += rec.values
+    summary.per_env_values[env] = summary.per_env_values.get(env, 0) + rec.values
+    summary.noise_lines += rec.noise
+    summary.decode_replaced += rec.decode
+    if rec.rejected:
+        summary.rejected.append(rec.rejected)
+    summary.unknown.extend(rec.unknown)
+    summary.invalid.extend(rec.invalid)
+
+
+class _Table:
+    """One output table being written, straight to its file descriptor.
+
+    ``add(source, start, end)`` appends bytes ``start:end`` of ``source``: a bytes-like buffer (a
+    parsed file's rows, a worker's part file) or ``_Previous`` file (rows copied from the previous
+    table in the kernel, ``os.copy_file_range``); a range that continues the previous one of the same
+    source is joined to it, so a run of unchanged files is one copy. Returns (offset, length) of the
+    bytes in this table."""
+
+    SMALL = 1 << 16  # pieces below this are gathered and written together
+
+    def __init__(self, fh, header: bytes):
+        fh.flush()
+        self.fh, self.fd, self.pos = fh, fh.fileno(), 0
+        self.src, self.a, self.b = None, 0, 0  # the pending range
+        self.small: list = []
+        self.small_bytes = 0
+        self.add(header, 0, len(header))
+
+    def add(self, src, a: int, b: int) -> tuple[int, int]:
+        off = self.pos
+        if b > a:
+            if src is self.src and a == self.b:
+                self.b = b
+            else:
+                self._flush_range()
+                self.src, self.a, self.b = src, a, b
+            self.pos += b - a
+        return off, max(0, b - a)
+
+    def _flush_range(self) -> None:
+        src, a, b = self.src, self.a, self.b
+        self.src = None
+        if src is None:
+            return
+        if isinstance(src, _OldTable):
+            self._flush_small()
+            src.copy_to(self.fd, a, b)
+        elif b - a >= self.SMALL:
+            self._flush_small()
+            _write_all(self.fd, memoryview(src)[a:b])
+        else:
+            self.small.append(memoryview(src)[a:b])
+            self.small_bytes += b - a
+            if self.small_bytes >= 1 << 20:
+                self._flush_small()
+
+    def _flush_small(self) -> None:
+        if self.small:
+            _write_all(self.fd, b"".join(self.small))
+            self.small, self.small_bytes = [], 0
+
+    def flush(self) -> None:
+        self._flush_range()
+        self._flush_small()
+
+
+def _write_all(fd: int, data) -> None:
+    with memoryview(data) as view:
+        while view:
+            view = view[os.write(fd, view):]
+
+
+class _OldTable:
+    """A table of the previous ingest, open for reading, as a source of ``_Table.add``."""
+
+    def __init__(self, path: Path):
+        self.fd = os.open(path, os.O_RDONLY)
+        self.size = os.fstat(self.fd).st_size
+
+    def copy_to(self, fd: int, a: int, b: int) -> None:
+        """Append bytes ``a:b`` of this table to ``fd`` (in the kernel where it can)."""
+        while a < b:
+            try:
+                n = os.copy_file_range(self.fd, fd, b - a, a)
+            except (AttributeError, OSError):  # no copy_file_range here (or across these file systems)
+                data = os.pread(self.fd, min(b - a, 1 << 23), a)
+                _write_all(fd, data)
+                n = len(data)
+            if n == 0:
+                raise ingest_cache.CacheMismatch("a previous table ended before the rows the cache records: it was "
+                                                 "changed after the last ingest")
+            a += n
+
+    def crcs(self, ranges, start=None) -> list[int]:
+        """CRC-32 of each (offset, length) range, continuing ``start[i]``; reads the table in large
+        blocks (the ranges mostly follow each other)."""
+        out, block, block_off = [], b"", 0
+        for i, (off, n) in enumerate(ranges):
+            if not (block_off <= off and off + n <= block_off + len(block)):
+                block_off, block = off, os.pread(self.fd, max(n, 1 << 23), off)
+            with memoryview(block) as view:
+                out.append(zlib.crc32(view[off - block_off:off - block_off + n], start[i] if start else 0))
+        return out
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class _Previous:
+    """The previous tables as the source of reused rows (``spans``).
+
+    ``check(entries)`` verifies the recorded CRC-32 of those entries' rows in a thread, while they
+    are copied; ``finish`` waits for it and raises CacheMismatch if any range differs, before
+    anything is published.
+    """
+
+    def __init__(self, out_dir: Path | None):
+        self.out_dir, self.tables = out_dir, []
+        self.thread, self.bad = None, ""
+
+    def __enter__(self):
+        if self.out_dir is not None:
+            for name in (TIDY, RUNS, ISSUES):
+                try:
+                    self.tables.append(_OldTable(self.out_dir / name))
+                except OSError as exc:
+                    self.close()
+                    raise ingest_cache.CacheMismatch(f"cannot read the previous {name}: {exc}") from None
+        return self
+
+    def check(self, entries: list) -> None:
+        if entries:
+            self.thread = threading.Thread(target=self._check, args=(entries,), daemon=True)
+            self.thread.start()
+
+    def _check(self, entries: list) -> None:
+        try:
+            tidy, runs, issues = self.tables
+            crc = tidy.crcs([(e.tidy_off, e.tidy_len) for e in entries])
+            crc = runs.crcs([(e.runs_off, e.runs_len) for e in entries], crc)
+            crc = issues.crcs([(e.issues_off, e.issues_len) for e in entries], crc)
+            bad = next((e.run for e, c in zip(entries, crc) if c != e.crc), "")
+        except Exception as exc:  # noqa: BLE001  (reported by finish)
+            bad = f"{type(exc).__name__}: {exc}"
+        self.bad = self.bad or bad
+
+    def spans(self, entry) -> tuple:
+        """(source, start, end) of the entry's tidy, runs and issues bytes; CacheMismatch if out of range."""
+        tidy, runs, issues = self.tables
+        spans = ((tidy, entry.tidy_off, entry.tidy_off + entry.tidy_len),
+                 (runs, entry.runs_off, entry.runs_off + entry.runs_len),
+                 (issues, entry.issues_off, entry.issues_off + entry.issues_len))
+        if any(b > src.size for src, _a, b in spans):
+            self.bad = entry.run
+            self.finish()
+        return spans
+
+    def finish(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.bad:
+            raise ingest_cache.CacheMismatch(f"the previous tables do not hold the rows recorded for {self.bad}: "
+                                             "they were changed after the last ingest")
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        for table in self.tables:
+            table.close()
+        self.tables = []
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 @dataclass
@@ -371,34 +741,3 @@ def _tables_current(raw: Path, processed: Path, man) -> bool:
         with contextlib.suppress(OSError):
             want.add((run, os.path.getsize(path) if path else 0))
     return want == have
-
-
-def _account(res: FileResult, tidy, summary: IngestSummary, seen_hash: dict, runs_rows: list, issue_rows: list) -> None:
-    """Record one file's result: its tidy rows (serial path), run row, issues and summary counts."""
-    if res.tidy_csv:
-        tidy.write(res.tidy_csv)
-    runs_rows.append(res.run_row)
-    issue_rows.extend(res.issue_rows)
-    summary.values += res.values
-    summary.per_env_values[res.environment] = summary.per_env_values.get(res.environment, 0) + res.values
-    if res.rejected:
-        summary.rejected.append(res.rejected)
-    sha = res.run_row[4]
-    if sha and res.run_row[5]:
-        if sha in seen_hash:
-            msg = f"{res.run} has the same content as {seen_hash[sha]} (sha256 {sha[:12]}); both are ingested"
-            summary.duplicates.append(msg)
-            issue_rows.append([res.environment, res.run, 0, "duplicate", msg, ""])
-        else:
-            seen_hash[sha] = res.run
-    for row in res.issue_rows:
-        kind = row[3]
-        where = f"{row[1]}:{row[2]}"
-        if kind == "unknown":
-            summary.unknown.append(f"{where}: {row[5]}")
-        elif kind == "invalid":
-            summary.invalid.append(f"{where}: {row[4]}")
-        elif kind == "noise":
-            summary.noise_lines += 1
-        elif kind == "decode":
-            summary.decode_replaced += 1
