@@ -2,7 +2,8 @@
 
 The shared corpus of real lmbench outputs lives beside the repository in ``../shared`` (it is not
 copied into the project). Tests that read it skip, saying why, when it is absent; the shipped lab
-files in ``data/raw`` are always there.
+files in ``data/raw`` (the lab campaign, the default dataset) and ``data/raw-lmbench-lab`` (the
+earlier lab runs, whose lines the parser tests pin) are always there.
 
 Nothing here parses lmbench text itself beyond what the tests need to check the parser
 independently: ``physical_lines`` gives the file's lines as every editor counts them (split on
@@ -24,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "lmbench-corpus"
 PROVENANCE = CORPUS / "PROVENANCE.csv"
-RAW = REPO / "data" / "raw"
+RAW = REPO / "data" / "raw"  # the default dataset
+LAB_RAW = REPO / "data" / "raw-lmbench-lab"  # the earlier lab runs: fixed files whose lines tests pin
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 
 CORPUS_MISSING = f"../shared/lmbench-corpus not found: {CORPUS} (clone the shared folder beside the repo to run corpus tests)"
@@ -79,13 +81,13 @@ def corpus_params(kinds, marks: dict | None = None) -> list:
 
 
 def lab_files() -> list[Path]:
-    """The shipped lab runs: every file of every environment folder of data/raw."""
-    return sorted(p for p in RAW.glob("*/*") if p.is_file())
+    """The shipped lab runs: every file of every environment folder of both shipped raw folders."""
+    return sorted(p for raw in (RAW, LAB_RAW) for p in raw.glob("*/*") if p.is_file())
 
 
 def lab_params(marks: dict | None = None) -> list:
     marks = marks or {}
-    return [pytest.param(p, id=p.relative_to(RAW).as_posix(), marks=marks.get(p.name, ())) for p in lab_files()]
+    return [pytest.param(p, id=p.relative_to(RAW.parent).as_posix(), marks=marks.get(p.name, ())) for p in lab_files()]
 
 
 @functools.lru_cache(maxsize=None)

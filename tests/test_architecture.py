@@ -19,9 +19,10 @@ PACKAGE = Path(vizlib.__file__).resolve().parent
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
 
 LAYERS = {
-    0: {"__init__", "errors", "paths", "atomic", "catalogue", "manifest", "parser", "appprofile", "tables", "ingest"},
+    0: {"__init__", "errors", "paths", "atomic", "catalogue", "manifest", "parser", "appprofile", "tables", "ingest", "validation_data",
+        "ingest_cache"},
     1: {"stats", "samples", "normalise", "sanity", "categories", "presets", "mix", "share_model", "count_model",
-        "inputs", "references", "functional"},
+        "inputs", "references", "functional", "profile_mix", "validation"},
     2: {"plots", "views", "explorer", "selection", "panel", "notebook", "report"},
     3: {"cli", "__main__"},
 }

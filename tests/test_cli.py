@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import BAD, REPO, RAW
+from conftest import BAD, LAB_RAW as RAW, REPO
 from vizlib.parser import parse_file
 
 _VENV_PYTHON = REPO / ".venv" / "bin" / "python"
@@ -25,13 +25,13 @@ def vizlib(*args, cwd=REPO) -> subprocess.CompletedProcess:
 
 
 def test_parse_csv():
-    res = vizlib("parse", "data/raw/host/host.3", "--format", "csv")
+    res = vizlib("parse", "data/raw-lmbench-lab/host/host.3", "--format", "csv")
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert list(rows[0])[:6] == PARSE_COLUMNS
-    assert len(rows) == len(parse_file(REPO / "data/raw/host/host.3").values)  # every value the parser reads
-    assert {r["file"] for r in rows} == {"data/raw/host/host.3"}  # as given on the command line
-    # data/raw/host/host.3 line 83: "Simple syscall: 0.1659 microseconds"
+    assert len(rows) == len(parse_file(REPO / "data/raw-lmbench-lab/host/host.3").values)  # every value the parser reads
+    assert {r["file"] for r in rows} == {"data/raw-lmbench-lab/host/host.3"}  # as given on the command line
+    # data/raw-lmbench-lab/host/host.3 line 83: "Simple syscall: 0.1659 microseconds"
     (row,) = [r for r in rows if r["line"] == "83"]
     assert (row["metric"], row["param"], float(row["value"]), row["unit"]) == ("syscall_null", "", 0.1659, "us")
     # line 173: "10.485760 4441.86 MB/sec"
@@ -40,13 +40,13 @@ def test_parse_csv():
 
 
 def test_parse_json_keeps_file_as_given():
-    given = "./data/raw/uml/../uml/uml.0"
+    given = "./data/raw-lmbench-lab/uml/../uml/uml.0"
     res = vizlib("parse", given, "--format", "json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert set(PARSE_COLUMNS) <= set(rows[0])
     assert {r["file"] for r in rows} == {given}
-    # data/raw/uml/uml.0 line 436: "2 40.18" in the "size=0k block
+    # data/raw-lmbench-lab/uml/uml.0 line 436: "2 40.18" in the "size=0k block
     (row,) = [r for r in rows if r["line"] == 436]
     assert (row["metric"], row["param"], row["value"], row["unit"]) == ("ctx_switch", "2p/0K", 40.18, "us")
 
@@ -62,12 +62,12 @@ def test_parse_absolute_path_and_default_format(tmp_path):
 
 
 def test_parse_rejected_and_invalid_inputs_exit_1():
-    res = vizlib("parse", BAD / "empty.txt", "data/raw/host/host.4", BAD / "invalid_values.txt")
+    res = vizlib("parse", BAD / "empty.txt", "data/raw-lmbench-lab/host/host.4", BAD / "invalid_values.txt")
     assert res.returncode == 1
     assert f"{BAD / 'empty.txt'}:0: empty file" in res.stderr
     assert f"invalid: {BAD / 'invalid_values.txt'}:2:" in res.stderr
     files = {r["file"] for r in csv.DictReader(io.StringIO(res.stdout))}
-    assert files == {"data/raw/host/host.4", str(BAD / "invalid_values.txt")}  # the good values still printed
+    assert files == {"data/raw-lmbench-lab/host/host.4", str(BAD / "invalid_values.txt")}  # the good values still printed
 
 
 def test_ingest_exit_codes(tmp_path):
@@ -78,8 +78,8 @@ def test_ingest_exit_codes(tmp_path):
     res = vizlib("ingest", "--raw", raw, "--out", out)
     assert res.returncode == 0, res.stderr
     assert "ingested 8 of 8 files" in res.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["environments.toml", "ingest_issues.csv", "lmbench_runs.csv",
-                                                     "lmbench_tidy.csv", "provenance.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["environments.toml", "ingest_cache.json", "ingest_issues.csv",
+                                                     "lmbench_runs.csv", "lmbench_tidy.csv", "provenance.json"]
 
     shutil.copy(BAD / "not_lmbench.txt", raw / "tcg" / "notes.txt")
     out2 = tmp_path / "out2"

@@ -339,3 +339,28 @@ def test_live_chart_is_shown_at_most_860_px_wide_and_sharp(ex):
     assert plots.TICK_PT * 100 / 72 * 650 / 860 >= 10
     for ax in ex._axes:
         assert all(t.get_fontsize() >= plots.TICK_PT for t in ax.get_xticklabels() + ax.get_yticklabels())
+
+
+def test_a_pasted_profile_gives_its_derived_mix_and_sets_the_shares(ex, inputs):
+    from vizlib import appprofile, profile_mix
+
+    strace_text = (STRACE / "workload.strace.txt").read_text()
+    # the workload fixture ran too briefly for time -v's resolution (0.00 s): give it measurable times
+    time_v_text = (STRACE / "workload.time-v.txt").read_text()
+    ex.time_v.value = time_v_text
+    ex.strace.value = strace_text
+    assert ex.use_profile_mix.disabled and "below time -v" in ex.counts.value
+    time_v_text = re.sub(r"User time \(seconds\): [\d.]+", "User time (seconds): 1.50",
+                         re.sub(r"System time \(seconds\): [\d.]+", "System time (seconds): 0.50",
+                                re.sub(r"\): 0:00\.00", "): 0:02.50", time_v_text)))
+    ex.time_v.value = ""
+    assert ex.use_profile_mix.disabled and "Paste the time -v output" in ex.counts.value
+    ex.time_v.value = time_v_text
+    assert not ex.use_profile_mix.disabled
+    res, mixes = profile_mix.derived_estimates(inputs, appprofile.parse_time_v(time_v_text, "t"),
+                                               appprofile.parse_strace_summary(strace_text, "s"))
+    rows = cells(ex.counts.value.split("vizlib-derived", 1)[1].join(["<table class=\"vizlib-derived", ""])).rows
+    for env, r in rows.items():
+        assert float(r["vx-rel"][1]["data-value"]) == res.set_index("environment").loc[env, "relative_time"]
+    ex.use_profile_mix.click()
+    assert ex.mix == pytest.approx(mixes["container"].mix, abs=1e-12)

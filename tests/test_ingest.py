@@ -1,4 +1,4 @@
-"""vizlib.ingest on temporary copies of data/raw: the three CSV tables, rejection of bad files,
+"""vizlib.ingest on temporary copies of data/raw-lmbench-lab: the three CSV tables, rejection of bad files,
 determinism (reruns, serial vs parallel), raw files left untouched, duplicate detection."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from vizlib import catalogue
 from vizlib.ingest import ingest
 from vizlib.manifest import ManifestError
 
-from conftest import BAD, RAW
+from conftest import BAD, LAB_RAW as RAW
 
 # The documented columns (ingest.py module docstring and constants), written out here on purpose.
 TIDY_COLUMNS = ["environment", "run", "line", "metric", "param", "value", "unit", "category", "direction",
@@ -102,20 +102,20 @@ def test_tidy_rows(raw, tmp_path):
         assert row["low_precision"] in ("true", "false")
         int(row["line"])
         float(row["value"])
-    # data/raw/host/host.3 line 83: "Simple syscall: 0.1659 microseconds"
+    # data/raw-lmbench-lab/host/host.3 line 83: "Simple syscall: 0.1659 microseconds"
     (row,) = [t for t in tidy if t["run"] == "host/host.3" and t["line"] == "83"]
     assert (row["environment"], row["metric"], row["param"], float(row["value"]), row["unit"]) == (
         "host", "syscall_null", "", 0.1659, "us")
-    # data/raw/uml/uml.0 line 436: "2 40.18" in the "size=0k block
+    # data/raw-lmbench-lab/uml/uml.0 line 436: "2 40.18" in the "size=0k block
     (row,) = [t for t in tidy if t["run"] == "uml/uml.0" and t["line"] == "436"]
     assert (row["metric"], row["param"], float(row["value"])) == ("ctx_switch", "2p/0K", 40.18)
-    # data/raw/tcg/tcg.1 line 133: "0k\t44\t8486\t9241" gives two rows
+    # data/raw-lmbench-lab/tcg/tcg.1 line 133: "0k\t44\t8486\t9241" gives two rows
     rows = {t["metric"]: float(t["value"]) for t in tidy if t["run"] == "tcg/tcg.1" and t["line"] == "133"}
     assert rows == {"fs_create": 8486.0, "fs_delete": 9241.0}
 
 
 def test_shipped_data_ingests_clean(tmp_path):
-    # The real data/raw, read in place (ingest opens raw files read-only); output to tmp.
+    # The real data/raw-lmbench-lab, read in place (ingest opens raw files read-only); output to tmp.
     before = _hashes(RAW)
     summary = ingest(RAW, tmp_path / "out", jobs=1)
     assert summary.rejected == []
@@ -166,7 +166,8 @@ def test_rerun_is_byte_identical(raw, tmp_path):
     first = _tables(out)
     ingest(raw, out, jobs=1)
     assert _tables(out) == first
-    assert sorted(p.name for p in out.iterdir()) == sorted(first)  # no temporary files left behind
+    # no temporary files left behind; beside the tables, the ingest cache (tests/test_ingest_cache.py)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*first, ingest_mod.CACHE])
 
 
 def test_serial_and_parallel_identical(raw, tmp_path, monkeypatch):

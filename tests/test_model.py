@@ -337,7 +337,7 @@ def test_count_estimate_on_captured_strace(shipped):
     assert profile.counts["syscall_null"] == 116  # 100 getppid + 10 getpid + 2 set_tid_address + 4 set_robust_list
     assert profile.counts["pagefault"] == 311 and profile.counts["ctx_switch"] == 46
     assert "bind" in profile.unknown_syscalls and "kill" in profile.unknown_syscalls
-    res = shipped.count_estimate(profile).set_index("environment")
+    res = shipped.count_estimate(profile, pricing=count_model.ORIGINAL).set_index("environment")
     assert list(res.reset_index().columns) == list(tables.COUNT_COLUMNS)
     bd = count_model.count_breakdown(shipped.overhead, profile.counts)
     for env in ("container", "tcg", "uml"):
@@ -356,6 +356,32 @@ def test_count_estimate_on_captured_strace(shipped):
         assert math.isnan(res.loc[env, "elapsed_increase_pct"]) and "below its resolution" in res.loc[env, "note"]
         assert "bind" in res.loc[env, "unknown_syscalls"]
     assert res.loc["uml", "added_seconds"] > res.loc["tcg", "added_seconds"] > 0
+
+
+def test_refined_pricing_by_hand(shipped):
+    """Each refinement of Pricing, recomputed from the overhead table's medians."""
+    tv = (STRACE / "workload.time-v.txt").read_text().replace("User time (seconds): 0.00", "User time (seconds): 2.00")
+    strace = (STRACE / "workload.strace.txt").read_text()
+    strace = strace.replace("\n------ ----------- ----------- --------- --------- ----------------\n100.00",
+                            "\n  0.00    0.000000           0       400           sendto\n"
+                            "------ ----------- ----------- --------- --------- ----------------\n100.00", 1)
+    strace = strace.replace("4       602         8 total", "2      1002         8 total")
+    profile = count_model.read_profile(strace, tv)
+    assert dict(profile.syscalls)["sendto"] == 400 and "sendto" in profile.unknown_syscalls
+    base = shipped.count_estimate(profile, pricing=count_model.ORIGINAL).set_index("environment")
+    full = shipped.count_estimate(profile).set_index("environment")
+    for env in ("container", "tcg", "uml"):
+        ov = shipped.overhead[shipped.overhead.environment == env].set_index(["metric", "param"])
+        delta = lambda m, p="": ov.loc[(m, p), "virtual_value"] - ov.loc[(m, p), "baseline_value"]  # noqa: E731
+        cpu = ov[(ov["category"] == "cpu") & ov["slowdown"].notna()]["slowdown"]
+        s_cpu = float(np.exp(np.log(cpu).mean()))
+        touched = 4  # lat_mmap on 0.524288 MB touches size/10 at 16 KB strides: 0, 16K, 32K, 48K
+        extra = (2.0 * (s_cpu - 1)  # user time
+                 - profile.counts["mmap_latency"] * touched * delta("pagefault") / 1e6  # faults counted once
+                 + 100 * delta("tcp_latency") / 1e6)  # 400 sends = 100 round trips
+        assert full.loc[env, "added_seconds"] == pytest.approx(base.loc[env, "added_seconds"] + extra, rel=1e-9)
+        assert full.loc[env, "ci_low_s"] <= full.loc[env, "added_seconds"] <= full.loc[env, "ci_high_s"]
+        assert "sendto" not in full.loc[env, "unknown_syscalls"] and "sendto" in base.loc[env, "unknown_syscalls"]
 
 
 def test_count_estimate_relative_to_elapsed_and_cpu(shipped):
@@ -413,6 +439,9 @@ def test_cli_table_says_it_is_an_estimate(capsys, shipped):
     (["--mix", "cpu=2,memory=-1"], "negative"),
     (["--mix", "gpu=1"], "unknown category"),
     (["--time-v", str(STRACE / "workload.time-v.txt")], "--time-v adds times"),
+    (["--profile-strace", str(STRACE / "workload.strace.txt")], "needs both --profile-strace"),
+    (["--profile-strace", str(STRACE / "workload.strace.txt"), "--profile-time-v", str(STRACE / "workload.time-v.txt"),
+      "--time-v", str(STRACE / "workload.time-v.txt")], "--time-v belongs to the count-based"),
 ])
 def test_cli_usage_errors_exit_2(capsys, argv, message):
     code, out, err = run_cli(capsys, *argv)
@@ -442,3 +471,24 @@ def test_cli_bad_strace_file_is_a_usage_error(capsys, tmp_path):
     assert code == 2 and "no strace -c summary table found" in err
 
 
+
+
+def test_cli_profile_variant_is_the_derived_mix_estimate(capsys, shipped, tmp_path):
+    from vizlib import appprofile, profile_mix
+
+    tv = tmp_path / "time-v.txt"
+    tv.write_text((STRACE / "workload.time-v.txt").read_text()
+                  .replace("User time (seconds): 0.00", "User time (seconds): 1.00")
+                  .replace("System time (seconds): 0.00", "System time (seconds): 0.50")
+                  .replace("Elapsed (wall clock) time (h:mm:ss or m:ss): 0:00.00",
+                           "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:03.00"))
+    code, out, err = run_cli(capsys, "--processed", str(shipped.processed_dir), "--profile-strace",
+                             str(STRACE / "workload.strace.txt"), "--profile-time-v", str(tv), "--format", "csv")
+    assert code == 0, err
+    got = pd.read_csv(__import__("io").StringIO(out)).set_index("environment")
+    want, _ = profile_mix.derived_estimates(shipped, appprofile.parse_time_v(tv.read_text(), "t"),
+                                            appprofile.parse_strace_summary((STRACE / "workload.strace.txt").read_text(), "s"))
+    assert set(got.index) == set(want["environment"])
+    for r in want.itertuples(index=False):
+        assert got.loc[r.environment, "relative_time"] == pytest.approx(r.relative_time, rel=1e-9)
+        assert got.loc[r.environment, "wait_fraction"] == pytest.approx(0.5)  # 3 s elapsed, 1.5 s busy

@@ -38,7 +38,7 @@ from vizlib.tables import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "data" / "raw-lmbench-lab"  # fixed real runs whose files these tests name
 SHARED = ROOT.parent / "shared"
 KYLIN = SHARED / "lmbench-corpus" / "tomgoh-kylin-lmbench" / "results"
 RUNS = {"host": ["host.3", "host.4"], "container": ["container.0", "container.1"],

@@ -13,7 +13,7 @@ import pytest
 from vizlib import catalogue
 from vizlib.parser import ParseError, parse_bytes, parse_file, parse_text
 
-from conftest import BAD, RAW, find_value, lab_params, line_text, parsed, values_at
+from conftest import BAD, LAB_RAW as RAW, find_value, lab_params, line_text, parsed, values_at
 
 HOST3 = RAW / "host" / "host.3"
 UML0 = RAW / "uml" / "uml.0"
@@ -27,7 +27,7 @@ def _keyed(pf) -> dict:
 
 # --- the lab files: hand-written expectations ------------------------------------------------------
 
-# (line, raw text of that line, metric, param, value). Read from data/raw/host/host.3.
+# (line, raw text of that line, metric, param, value). Read from data/raw-lmbench-lab/host/host.3.
 HOST3_EXPECTED = [
     (83, "Simple syscall: 0.1659 microseconds", "syscall_null", "", 0.1659),
     (84, "Simple read: 0.2127 microseconds", "syscall_read", "", 0.2127),

@@ -128,7 +128,7 @@ def test_item_plot_shows_every_run_and_a_median_per_environment(lab):
     ax = plots.item_plot(tidy, metric="pagefault", manifest=man)
     runs = tidy[tidy["metric"] == "pagefault"]
     points = sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection))
-    assert points == len(runs) == 8
+    assert points == len(runs) == runs["run"].nunique()  # one value per run file
     drawn = sorted(float(y) for c in ax.collections if isinstance(c, PathCollection) for _x, y in c.get_offsets())
     assert drawn == sorted(runs["value"].astype(float))  # every run where its value is, not just counted
     medians = [c for c in ax.collections if isinstance(c, LineCollection)]
@@ -153,7 +153,8 @@ def test_item_plot_selection(lab):
     ax = plots.item_plot(lab["tidy"], metric="tcp_latency", param="", manifest=lab["manifest"],
                          environments=["container"])
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["host", "container"]
-    assert sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)) == 4
+    shown = lab["tidy"][(lab["tidy"]["metric"] == "tcp_latency") & lab["tidy"]["environment"].isin(["host", "container"])]
+    assert sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)) == len(shown) > 0
 
 
 def test_source_figures_are_the_four_items(lab):
@@ -302,7 +303,8 @@ def test_many_environments_stay_drawable(lab):
     ax = plots.item_plot(big_tidy, metric="tcp_latency", manifest=man)
     assert len(ax.get_xticklabels()) == 12
     assert ax.get_xticklabels()[0].get_rotation() == 30
-    assert sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)) == 24
+    assert sum(len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)) == \
+        (big_tidy["metric"] == "tcp_latency").sum()
     ax = plots.slowdown_plot(big_ov, manifest=man, metrics=notebook.parse_metric_list("pagefault, tcp_latency, mmap_latency"))
     assert _marker_points(ax, "slowdown:") == 30
     ax = plots.slowdown_plot(big_ov, manifest=man, environments=["v3", "v4"], metrics=[("pagefault", None)])

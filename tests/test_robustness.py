@@ -6,12 +6,12 @@ Three parts:
    (empty, binary, UTF-16, Latin-1, CRLF, truncated runs, huge files, impossible values, reruns,
    duplicates, other benchmark suites, unknown lines).
 2. Mutation testing: a seeded random mutator and a hypothesis test over real lab files
-   (``data/raw``) and real corpus files (``../shared/lmbench-corpus``). Whatever the bytes,
+   (``data/raw-lmbench-lab``) and real corpus files (``../shared/lmbench-corpus``). Whatever the bytes,
    ``parser.parse_bytes`` either returns sane values or raises ``parser.ParseError``.
 3. Memory bounds, measured in subprocesses.
 
 Everything is deterministic: fixed seeds, ``derandomize=True`` for hypothesis.
-Files are only read from ``data/raw`` and the corpus; every modification happens on tmp copies.
+Files are only read from ``data/raw-lmbench-lab`` and the corpus; every modification happens on tmp copies.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from vizlib import catalogue, ingest as ingest_mod, parser
 from vizlib.parser import ParseError
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "data" / "raw-lmbench-lab"  # fixed real runs whose files these tests name
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "lmbench-corpus"
 LAB_FILE = RAW / "host" / "host.3"

@@ -7,7 +7,7 @@ Part 2, safe sharing: a log whose header and lines carry HTML/JS payloads is kep
 tables and rendered inert in every HTML file of the report; no absolute path of this machine ends
 up in a report; report parameters cannot inject code into the notebooks papermill runs.
 
-Every raw folder here is built in tmp_path; ``data/raw`` is only read.
+Every raw folder here is built in tmp_path; ``data/raw-lmbench-lab`` is only read.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from vizlib import manifest as manifest_mod
 from vizlib.manifest import ManifestError
 
 ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+RAW = ROOT / "data" / "raw-lmbench-lab"  # fixed real runs whose files these tests name
 LAB = RAW / "host" / "host.3"
 
 HOSTILE_HOSTNAME = "<script>alert(1)</script>"

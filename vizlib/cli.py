@@ -85,6 +85,8 @@ def _print_ingest(s, out=sys.stdout) -> None:
 
     ok = s.files - len(s.rejected)
     print(f"ingested {ok} of {s.files} files from {s.raw_dir}: {s.values} values -> {s.out_dir}", file=out)
+    print(f"parsed {s.parsed} files (full ingest: {s.full_reason})" if s.full_reason else
+          f"parsed {s.parsed} new or changed files, reused {s.reused} unchanged from the last ingest", file=out)
     for env, n in s.per_env_values.items():
         print(f"  {env}: {n} values", file=out)
     print(f"noise lines skipped: {s.noise_lines}; unknown lines: {len(s.unknown)}; invalid values rejected: "
@@ -102,7 +104,7 @@ def _print_ingest(s, out=sys.stdout) -> None:
 def _cmd_ingest(args) -> int:
     from .ingest import ingest
 
-    summary = ingest(args.raw, args.out, jobs=args.jobs, progress=_progress_printer())
+    summary = ingest(args.raw, args.out, jobs=args.jobs, progress=_progress_printer(), full=args.full)
     _print_ingest(summary)
     return summary.exit_code
 
@@ -172,20 +174,22 @@ def _fmt(x, spec: str) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
 
 
-def _read_profile(strace: Path, time_v: Path | None):
-    from . import count_model
+def _read_text(path: Path | None) -> str | None:
+    """A file named on the command line (relative to the shell's directory); UsageError if unreadable."""
     from .errors import UsageError
 
-    texts = []
-    for p in (strace, time_v):
-        if p is None:
-            texts.append(None)
-            continue
-        try:
-            texts.append(Path(p).read_text(encoding="utf-8", errors="replace"))
-        except OSError as exc:
-            raise UsageError(f"cannot read {p}: {exc.strerror or exc}") from None
-    return count_model.read_profile(texts[0], texts[1], strace_source=str(strace),
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _read_profile(strace: Path, time_v: Path | None):
+    from . import count_model
+
+    return count_model.read_profile(_read_text(strace), _read_text(time_v), strace_source=str(strace),
                                     time_v_source=str(time_v) if time_v else "<time -v>")
 
 
@@ -195,12 +199,22 @@ def _cmd_estimate(args) -> int:
     prints the CSV on stdout (share-based: exactly ``ESTIMATE_COLUMNS``) and notes on stderr."""
     import pandas as pd
 
-    from . import inputs as inputs_mod, mix as mix_mod, share_model, stats, tables
+    from . import count_model, inputs as inputs_mod, mix as mix_mod, share_model, stats, tables
     from .errors import MixError, UsageError
     from .views import CAVEAT
 
-    if args.strace is not None and args.mix:
-        raise UsageError("--mix and --strace are two different estimates (shares vs measured counts); pass one")
+    given = [name for name, v in (("--mix", args.mix), ("--strace", args.strace),
+                                  ("--profile-strace", args.profile_strace)) if v]
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} are different estimates (shares, measured counts, a mix derived "
+                         "from a profile); pass one")
+    if bool(args.profile_strace) != bool(args.profile_time_v):
+        raise UsageError("a mix derived from a profile needs both --profile-strace FILE and --profile-time-v FILE")
+    if args.profile_strace and args.time_v is not None:
+        raise UsageError("--time-v belongs to the count-based --strace estimate; with --profile-strace pass the "
+                         "time -v as --profile-time-v")
+    if args.profile_strace:
+        return _estimate_from_profile(args)
     if args.time_v is not None and args.strace is None:
         raise UsageError("--time-v adds times to a count-based estimate: pass --strace FILE too")
     mix = None
@@ -252,11 +266,54 @@ def _cmd_estimate(args) -> int:
                 "cpu_+%": [_fmt(x, "+.1f") for x in res["cpu_increase_pct"]],
                 "largest_metric": res["largest_metric"],
             }).to_string(index=False), file=out)
-            footer.append(f"added_s = sum(count x (virtual - baseline latency)); ci = {level} interval over the runs (joint draws)")
-        footer.append("counted operations: " + ", ".join(f"{m}={n}" for m, n in profile.counts.items()))
-        if profile.unknown_syscalls:
-            footer.append(f"syscalls with no lmbench counterpart (not counted, {profile.unknown_calls} of "
-                          f"{profile.total_calls} calls): {', '.join(profile.unknown_syscalls)}")
+            footer.append("added_s = sum(count x (virtual - baseline latency)) + user time x (cpu slowdown - 1); "
+                          f"ci = {level} interval over the runs (joint draws)")
+        footer.append("counted operations: " + ", ".join(f"{m}={n}" for m, n in
+                                                          count_model.priced_counts(profile)[0].items()))
+        names, calls = count_model.unpriced(profile)
+        if names:
+            footer.append(f"syscalls with no lmbench counterpart (not counted, {calls} of {profile.total_calls} "
+                          f"calls): {', '.join(names)}")
+    footer += [f"note: {r.environment}: {r.note}" for r in res.itertuples(index=False) if r.note]
+    footer.append(CAVEAT)
+    for line in footer:
+        print(line, file=footer_out)
+    return EXIT_OK
+
+
+def _estimate_from_profile(args) -> int:
+    """The share-based estimate on the mix derived from a baseline profile (``vizlib.profile_mix``)."""
+    import pandas as pd
+
+    from . import appprofile, inputs as inputs_mod, profile_mix
+    from .views import CAVEAT
+
+    strace = appprofile.parse_strace_summary(_read_text(args.profile_strace), source=str(args.profile_strace))
+    time_v = appprofile.parse_time_v(_read_text(args.profile_time_v), source=str(args.profile_time_v))
+    inputs = inputs_mod.load_inputs(Path(args.processed).resolve(), Path(args.raw).resolve() if args.raw else None,
+                                    statistic=args.statistic)
+    if inputs.note:
+        print(f"note: {inputs.note}", file=sys.stderr)
+    res, mixes = profile_mix.derived_estimates(inputs, time_v, strace)
+    csv_mode = args.format == "csv"
+    footer_out = sys.stderr if csv_mode else sys.stdout
+    if csv_mode:
+        res.to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        print(pd.DataFrame({
+            "environment": res["environment"], "baseline": res["baseline"],
+            "relative_time": [_fmt(x, ".3f") for x in res["relative_time"]],
+            "overhead_pct": [_fmt(x, "+.1f") for x in res["overhead_pct"]],
+            "ci_low": [_fmt(x, ".3f") for x in res["ci_low"]], "ci_high": [_fmt(x, ".3f") for x in res["ci_high"]],
+            "waiting": [f"{w:.0%}" for w in res["wait_fraction"]], "largest_category": res["largest_category"],
+        }).to_string(index=False))
+    by_mix: dict = {}  # environments with the same baseline prices share one derived mix
+    for r in res.itertuples(index=False):
+        by_mix.setdefault((r.mix, r.wait_fraction), []).append(r.environment)
+    footer = [f"mix derived from the profile (baseline prices of {', '.join(envs)}): {mix}; waiting "
+              f"{wait:.1%} of the run time (not slowed)" for (mix, wait), envs in by_mix.items()]
+    footer.append("relative_time = waiting + (1 - waiting) x sum(share x slowdown); the rule: README, "
+                  "How the numbers are made")
     footer += [f"note: {r.environment}: {r.note}" for r in res.itertuples(index=False) if r.note]
     footer.append(CAVEAT)
     for line in footer:
@@ -279,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", type=Path, default=paths.RAW, help="raw folder with environments.toml (default data/raw)")
     p.add_argument("--out", type=Path, default=paths.PROCESSED, help="output folder (default data/processed)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: usable cores)")
+    p.add_argument("--full", action="store_true", help="parse every file again, even those unchanged since the "
+                   "last ingest into --out (the tables are the same bytes either way)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("normalise", help="baseline-matched slowdowns -> overhead.csv")
@@ -304,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "network=0.1 (cpu:0.5 also works), or a preset name from vizlib.presets")
     p.add_argument("--strace", type=Path, default=None, help="strace -c -f summary of the application")
     p.add_argument("--time-v", dest="time_v", type=Path, default=None, help="GNU time -v output of the application")
+    p.add_argument("--profile-strace", type=Path, default=None,
+                   help="with --profile-time-v: derive the mix from the application's baseline profile "
+                   "(strace -c -f summary) instead of setting it by hand")
+    p.add_argument("--profile-time-v", type=Path, default=None,
+                   help="GNU time -v of the same application on the baseline, run without strace")
     p.add_argument("--processed", type=Path, default=paths.PROCESSED, help="folder with the ingest tables")
     p.add_argument("--raw", type=Path, default=None, help="raw folder the tables come from (default: the one "
                    "recorded by ingest; the tables are ingested first when missing or stale)")

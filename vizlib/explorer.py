@@ -41,11 +41,11 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from . import catalogue, count_model, presets, share_model
+from . import appprofile, catalogue, count_model, presets, profile_mix, share_model
 from .catalogue import CATEGORIES
 from .errors import AppProfileError, UsageError
 from .inputs import ModelInputs
-from .mix import DEFAULT_MIX, display_percentages, rebalance, resolve_mix
+from .mix import DEFAULT_MIX, display_percentages, format_mix, rebalance, resolve_mix
 from .plots import EstimateArtists, SensitivityArtists, environment_palette
 from .views import count_table_html, estimate_table_html, explain_estimate, explain_html
 
@@ -234,6 +234,11 @@ class OverheadExplorer:
                                  layout=W.Layout(width="48em", height="5em"), continuous_update=False)
         self.upload = W.FileUpload(accept=".txt,text/plain", multiple=False, description="strace file")
         self.upload.observe(self._on_upload, names="value")
+        self.use_profile_mix = W.Button(description="set the shares to the profile's mix", disabled=True,
+                                        layout=W.Layout(width="22em"),
+                                        tooltip="the mix derived from the pasted strace -c -f and time -v")
+        self.use_profile_mix.on_click(self._on_use_profile_mix)
+        self.derived = None
         self.strace.observe(lambda ch: self.update_counts(), names="value")
         self.time_v.observe(lambda ch: self.update_counts(), names="value")
 
@@ -260,7 +265,7 @@ class OverheadExplorer:
             W.HBox([sliders, W.VBox([self.environments, self.measured, self.sens_category])],
                    layout=W.Layout(flex_flow="row wrap")),
             self.preset_note, self.table, self.summary, self.chart, self.advanced,
-            W.Accordion(children=[W.VBox([self.upload, self.strace, self.time_v, self.counts])],
+            W.Accordion(children=[W.VBox([self.upload, self.strace, self.time_v, self.counts, self.use_profile_mix])],
                         titles=("count-based estimate from strace -c -f (and time -v)",),
                         selected_index=0 if self.strace.value.strip() else None),
             self.status,
@@ -438,4 +443,36 @@ class OverheadExplorer:
             return
         self.count_result = self.inputs.count_estimate(self.profile)
         res = self.count_result[self.count_result["environment"].isin(list(self.environments.value))]
-        self.counts.value = count_table_html(res, self.profile)
+        self.counts.value = count_table_html(res, self.profile) + self._derived_html(text)
+
+    def _derived_html(self, strace_text: str) -> str:
+        """With a time -v paste too: the mix derived from the profile (``profile_mix``), its estimate,
+        and the button that sets the sliders to it."""
+        self.derived = None
+        self.use_profile_mix.disabled = True
+        if not self.time_v.value.strip():
+            return ('<p style="line-height:1.4">Paste the time -v output of the same application as well to '
+                    "derive its mix (shares of run time) from the profile instead of setting it by hand.</p>")
+        try:
+            strace = appprofile.parse_strace_summary(strace_text, source="strace paste")
+            time_v = appprofile.parse_time_v(self.time_v.value, source="time -v paste")
+            res, mixes = profile_mix.derived_estimates(self.inputs, time_v, strace)
+        except AppProfileError as exc:
+            return f'<p style="color:#b00">No mix from this profile: {_E(str(exc))}</p>'
+        shown = res[res["environment"].isin(list(self.environments.value))]
+        derived = [mixes[e] for e in shown["environment"] if e in mixes]
+        if not derived:
+            why = "; ".join(dict.fromkeys(n for n in shown["note"] if n)) or "no environment shown"
+            return f'<p style="color:#b00">No mix from this profile: {_E(why)}</p>'
+        self.derived = derived[0]  # the mix of the first environment shown (its baseline's prices)
+        self.use_profile_mix.disabled = False
+        return (f'<p style="line-height:1.4"><b>Mix derived from this profile</b> (README: How the numbers are '
+                f"made; priced on {_E(shown['baseline'].iat[0])}): {_E(format_mix(self.derived.mix, digits=3))}; "
+                f"waiting {self.derived.wait_fraction:.0%} of the run time, not slowed. Share-based estimate for "
+                "the whole run, waiting included (the button sets the sliders to the mix; the table above then "
+                "leaves the waiting out, so it shows more overhead than this one):</p>"
+                + estimate_table_html(shown, self.derived.mix, css_class="vizlib-derived"))
+
+    def _on_use_profile_mix(self, _button) -> None:
+        if self.derived is not None:
+            self.set_mix(self.derived.mix)

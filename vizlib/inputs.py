@@ -74,11 +74,11 @@ class ModelInputs:
     def estimate(self, mix, representatives: Mapping | None = None) -> pd.DataFrame:
         return share_model.evaluate(self.prepared(representatives)[1], resolve_mix(mix))
 
-    def count_estimate(self, profile: count_model.AppProfile, params: Mapping[str, str] | None = None) -> pd.DataFrame:
-        bd = count_model.count_breakdown(self.overhead, profile.counts, params)
-        keys = {(r.metric, r.param) for r in bd.itertuples(index=False) if share_model._finite(r.added_seconds)}
+    def count_estimate(self, profile: count_model.AppProfile, params: Mapping[str, str] | None = None,
+                       pricing: count_model.Pricing = count_model.Pricing()) -> pd.DataFrame:
+        keys = count_model.replicate_keys(self.overhead, profile, params, pricing)
         reps = self.replicates(keys) if keys else None
-        return count_model.count_estimate(self.overhead, profile, reps, params)
+        return count_model.count_estimate(self.overhead, profile, reps, params, pricing)
 
 
 def inputs_from_tables(tidy: pd.DataFrame, manifest, *, processed_dir=None, raw_dir=None, representatives=None,

@@ -820,3 +820,62 @@ def estimate_figure(estimate_df: pd.DataFrame, sens_df: pd.DataFrame | None = No
             sensitivity_plot(sens_df, environments=environments, current_share=current_share, palette=palette,
                              ax=axes[1])
     return fig
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+VALIDATION_MARKERS = {"share": "o", "count": "^"}
+
+
+def validation_plot(table: pd.DataFrame, *, models=("share", "count"), environments=None, manifest=None,
+                    within: float = 0.25, ax: Axes | None = None) -> Axes:
+    """Estimate against measured slowdown, log-log: one colour per environment, one marker per model.
+
+    The line is y = x (a perfect estimate) and the grey band ±``within``; bars are the intervals
+    (horizontal: the measurement's, vertical: the estimate's; one whose lower end is <= 0 runs off
+    the bottom). A point missing from a model (no estimate, or an impossible one <= 0) is not
+    drawn; the table lists it.
+    """
+    envs = _virtual_order(table, manifest, environments, "environment")
+    data = table[table["environment"].isin(envs)]
+    ax = _ensure_ax(ax, (7.5, 6.2))
+    pal = environment_palette(manifest, envs)
+    vals = [1.0]
+    for model in models:
+        for env in envs:
+            sub = data[data["environment"] == env]
+            x, y = sub["measured_slowdown"].to_numpy(float), sub[f"{model}_estimate"].to_numpy(float)
+            ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+            if not ok.any():
+                continue
+            xl, xh = sub["measured_ci_low"].to_numpy(float), sub["measured_ci_high"].to_numpy(float)
+            yl, yh = sub[f"{model}_ci_low"].to_numpy(float), sub[f"{model}_ci_high"].to_numpy(float)
+            xerr = np.vstack([np.where(np.isfinite(xl), np.maximum(x - xl, 0), 0), np.where(np.isfinite(xh), np.maximum(xh - x, 0), 0)])
+            # an interval reaching 0 or below (count-based: the virtual side prices items below the
+            # baseline) runs off the bottom of the log axis rather than looking tight
+            yerr = np.vstack([np.where(np.isfinite(yl), np.where(yl > 0, np.maximum(y - yl, 0), y * (1 - 1e-6)), 0),
+                              np.where(np.isfinite(yh), np.maximum(yh - y, 0), 0)])
+            cont = ax.errorbar(x[ok], y[ok], xerr=xerr[:, ok], yerr=yerr[:, ok], fmt=VALIDATION_MARKERS[model],
+                               color=pal[env], ecolor=pal[env], elinewidth=0.8, alpha=0.9, capsize=2, markersize=7,
+                               markerfacecolor=pal[env] if model == "share" else "white", markeredgewidth=1.4)
+            cont.lines[0].set_gid(f"validation:{model}:{env}")
+            vals += list(x[ok]) + list(y[ok])
+    lo, hi = min(vals) / 1.6, max(vals) * 1.6
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    grid = np.geomspace(lo, hi, 50)
+    ax.plot(grid, grid, color="0.2", linewidth=1, zorder=1)
+    ax.fill_between(grid, grid * (1 - within), grid * (1 + within), color="0.85", zorder=0, linewidth=0)
+    _finish_log(ax, "x")
+    _finish_log(ax, "y")
+    ax.set_xlabel("measured slowdown (\u00d7, application wall time vs baseline), log scale")
+    ax.set_ylabel("estimated slowdown (\u00d7), log scale")
+    ax.set_title("Estimate against measurement (line: perfect; band: \u00b1%d%%)" % round(within * 100))
+    handles = [Line2D([], [], marker="s", linestyle="", color=pal[e], label=e) for e in envs]
+    handles += [Line2D([], [], marker=VALIDATION_MARKERS[m], linestyle="", color="0.3",
+                       markerfacecolor="0.3" if m == "share" else "white", label=f"{m}-based estimate")
+                for m in models]
+    _legend(ax, handles)
+    return ax

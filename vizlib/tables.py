@@ -63,6 +63,11 @@ CATEGORY_COLUMNS = ("environment", "baseline", "category", "metric", "param", "s
 # an empty cell as 0).
 RANKING = "ranking.csv"
 RANKING_COLUMNS = ("environment", "technology", "passes", "reason", "rank", "relative_time", "ci_low", "ci_high")
+# Written by 06_validation: measured application slowdowns beside both models' estimates.
+VALIDATION = "validation.csv"
+VALIDATION_COLUMNS = ("environment", "baseline", "app", "n_virtual", "n_baseline", "measured_slowdown",
+                      "measured_ci_low", "measured_ci_high", "share_estimate", "share_ci_low", "share_ci_high",
+                      "count_estimate", "count_ci_low", "count_ci_high", "wait_fraction", "note")
 # In-memory tables (never written: recomputed from the tidy table in well under a second).
 REPLICATE_COLUMNS = ("environment", "metric", "param", "replicate", "slowdown", "virtual", "baseline")
 REPRESENTATIVE_COLUMNS = ("environment", "category", "metric", "param", "note")
@@ -79,7 +84,9 @@ INT_COLUMNS = frozenset({"line", "bytes", "values", "noise_lines", "unknown_line
 FLOAT_COLUMNS = frozenset({"value", "virtual_value", "baseline_value", "slowdown", "ci_low", "ci_high", "ci_level",
                            "cv_virtual", "cv_baseline", "relative_time", "overhead_pct", "added_seconds", "ci_low_s",
                            "ci_high_s", "app_elapsed_s", "elapsed_increase_pct", "app_cpu_s", "cpu_increase_pct",
-                           "rank"})
+                           "rank", "measured_slowdown", "measured_ci_low", "measured_ci_high", "share_estimate",
+                           "share_ci_low", "share_ci_high", "count_estimate", "count_ci_low", "count_ci_high",
+                           "wait_fraction"})
 
 _LOAD_CHUNK_ROWS = 500_000
 

@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import catalogue
+from . import catalogue, count_model
 from .catalogue import CATEGORIES
 
 CAVEAT = (
@@ -362,10 +362,11 @@ def profile_table(profile) -> pd.DataFrame:
     from .appprofile import METRIC_NOTES
 
     rows = [{"lmbench item": m, "operations": n, "how it is counted": METRIC_NOTES.get(m, "")}
-            for m, n in profile.counts.items()]
-    if profile.unknown_syscalls:
-        rows.append({"lmbench item": "(not counted)", "operations": profile.unknown_calls,
-                     "how it is counted": "syscalls with no lmbench counterpart: " + ", ".join(profile.unknown_syscalls)})
+            for m, n in count_model.priced_counts(profile)[0].items()]
+    names, calls = count_model.unpriced(profile)
+    if names:
+        rows.append({"lmbench item": "(not counted)", "operations": calls,
+                     "how it is counted": "syscalls with no lmbench counterpart: " + ", ".join(names)})
     return pd.DataFrame(rows).set_index("lmbench item")
 
 
@@ -560,11 +561,12 @@ def count_table_html(res: pd.DataFrame, profile=None) -> str:
                   ("not counted", False), ("note", False)))
     extra = ""
     if profile is not None:
-        counted = ", ".join(f"{_E(m)}={n:,}" for m, n in profile.counts.items())
+        counted = ", ".join(f"{_E(m)}={n:,}" for m, n in count_model.priced_counts(profile)[0].items())
         extra = f'<p style="line-height:1.4">Counted operations: {counted}.</p>'
-        if profile.unknown_syscalls:
-            extra += (f'<p style="line-height:1.4">Not counted ({profile.unknown_calls:,} of {profile.total_calls:,} '
-                      f"calls have no lmbench counterpart): {_E(', '.join(profile.unknown_syscalls))}.</p>")
+        names, calls = count_model.unpriced(profile)
+        if names:
+            extra += (f'<p style="line-height:1.4">Not counted ({calls:,} of {profile.total_calls:,} '
+                      f"calls have no lmbench counterpart): {_E(', '.join(names))}.</p>")
     return (f'<table class="vizlib-counts" style="{_TABLE_STYLE}"><thead>{head}</thead><tbody>{"".join(rows)}'
             f"</tbody></table>{extra}")
 
@@ -574,3 +576,51 @@ def syscall_mapping_table() -> pd.DataFrame:
     from .appprofile import mapping_table
 
     return pd.DataFrame(mapping_table(), columns=["syscall", "lmbench item", "how it is priced"]).set_index("syscall")
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+def validation_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``validation.validation_table`` to read: each slowdown with its interval in one cell."""
+    if table is None:
+        return None
+    out = pd.DataFrame({
+        "environment": table["environment"], "app": table["app"],
+        "n (virtual / baseline)": [f"{a} / {b}" for a, b in zip(table["n_virtual"], table["n_baseline"])],
+        "measured (\u00d7)": [times_interval_text(x, lo, hi) for x, lo, hi in
+                             zip(table["measured_slowdown"], table["measured_ci_low"], table["measured_ci_high"])],
+        "share-based (\u00d7)": [times_interval_text(x, lo, hi) for x, lo, hi in
+                                zip(table["share_estimate"], table["share_ci_low"], table["share_ci_high"])],
+        "count-based (\u00d7)": [times_interval_text(x, lo, hi) if not _finite(x) or x > 0 else "impossible (\u2264 0)"
+                                for x, lo, hi in zip(table["count_estimate"], table["count_ci_low"],
+                                                     table["count_ci_high"])],
+        "wait": [f"{w:.0%}" if _finite(w) else "" for w in table["wait_fraction"]],
+        "note": table["note"],
+    })
+    return out
+
+
+def validation_summary(summary: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``validation.summary`` to read: error factor, share within ±25%, interval coverage."""
+    if summary is None:
+        return None
+    return pd.DataFrame({
+        "model": summary["model"], "environment": summary["environment"], "apps": summary["apps"],
+        "median error (factor)": [f"{x:.2f}\u00d7" if _finite(x) else "n/a" for x in summary["median_error_factor"]],
+        "within \u00b125%": [f"{x:.0%}" if _finite(x) else "n/a" for x in summary["within_25pct"]],
+        "interval covers measured": [f"{x:.0%}" if _finite(x) else "n/a (no intervals)"
+                                     for x in summary["interval_covers_measured"]],
+        "no estimate": summary["estimates_missing"],
+    })
+
+
+def refinement_table(steps: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``validation.refinement_steps`` as one row per model and step: the error factor and the share
+    within ±25% per group and environment."""
+    if steps is None or steps.empty:
+        return None
+    cell = [f"{f:.2f}\u00d7, {w:.0%} within \u00b125%" if _finite(f) else "n/a"
+            for f, w in zip(steps["median_error_factor"], steps["within_25pct"])]
+    wide = steps.assign(cell=cell).pivot_table(index=["model", "step"], columns=["group", "environment"],
+                                               values="cell", aggfunc="first", sort=False)
+    return wide.reindex(list(dict.fromkeys(zip(steps["model"], steps["step"]))))
