@@ -46,6 +46,7 @@ from .catalogue import CATEGORIES
 from .errors import AppProfileError, UsageError
 from .inputs import ModelInputs
 from .mix import DEFAULT_MIX, display_percentages, format_mix, rebalance, resolve_mix
+from .notebook import CHART_LIMIT
 from .plots import EstimateArtists, SensitivityArtists, environment_palette
 from .views import count_table_html, estimate_table_html, explain_estimate, explain_html
 
@@ -197,6 +198,13 @@ class OverheadExplorer:
         if environments is not None and not list(environments):
             raise UsageError("environments is empty: pass None for all environments")
         envs = all_envs if environments is None else [e for e in environments if e in all_envs]
+        self.selection_note = ""
+        if environments is None and len(all_envs) > CHART_LIMIT:  # as the notebooks' charts: the largest first
+            rel = share_model.evaluate(self.prepared, self.mix).set_index("environment")["relative_time"]
+            top = set(rel.fillna(float("-inf")).sort_values(ascending=False, kind="stable").index[:CHART_LIMIT])
+            envs = [e for e in all_envs if e in top]
+            self.selection_note = (f"Showing the {CHART_LIMIT} of {len(all_envs)} virtual environments with the largest "
+                                   "estimates for the starting mix; choose others in the environments list.")
         bad = [e for e in (environments or []) if e not in all_envs]
         if bad:
             raise UsageError(f"unknown environment(s) {', '.join(map(repr, bad))}; known: {', '.join(all_envs)}")
@@ -293,8 +301,12 @@ class OverheadExplorer:
         return CUSTOM
 
     def _shown_prepared(self, envs) -> share_model.Prepared:
-        """The prepared arrays of the environments shown: the sensitivity view is computed for them only."""
-        return self.prepared.select([e for e in self.prepared.environments if e in set(envs)])
+        """The prepared arrays of the environments shown: the estimate and the sensitivity view are
+        computed for them only (selected once per choice of environments, not per slider move)."""
+        key = tuple(envs)
+        if getattr(self, "_shown", (None,))[0] != key:
+            self._shown = (key, self.prepared.select([e for e in self.prepared.environments if e in set(envs)]))
+        return self._shown[1]
 
     def _largest_category(self) -> str:
         res = share_model.evaluate(self.prepared, self.mix)
@@ -373,8 +385,9 @@ class OverheadExplorer:
         envs = list(self.environments.value)
         cat = self.sens_category.value or CATEGORIES[0]
         t0 = time.perf_counter()
-        self.result = share_model.evaluate(self.prepared, self.mix)
-        self.sens = share_model.sensitivity(self._shown_prepared(envs), self.mix, cat)
+        shown = self._shown_prepared(envs)  # only what is shown is computed (40 environments stay fast)
+        self.result = share_model.evaluate(shown, self.mix)
+        self.sens = share_model.sensitivity(shown, self.mix, cat)
         t1 = time.perf_counter()
         self.last_model_ms = (t1 - t0) * 1e3
         measured = self.measured.value if self.measured.value and self.measured.value > 0 else None
@@ -390,6 +403,8 @@ class OverheadExplorer:
         """What makes each estimate, one line per environment, and where a measured slowdown falls."""
         res = self.result[self.result["environment"].isin(envs)]
         text = explain_html(explain_estimate(self.prepared, self.result, self.mix, envs))
+        if self.selection_note and len(envs) < len(self.environments.options):
+            text = f'<p style="line-height:1.4;color:#555">{_E(self.selection_note)}</p>' + text
         if measured:
             inside = [r.environment for r in res.itertuples(index=False)
                       if math.isfinite(r.ci_low) and r.ci_low <= measured <= r.ci_high]
