@@ -303,8 +303,9 @@ class OverheadExplorer:
     def _shown_prepared(self, envs) -> share_model.Prepared:
         """The prepared arrays of the environments shown: the estimate and the sensitivity view are
         computed for them only (selected once per choice of environments, not per slider move)."""
-        key = tuple(envs)
-        if getattr(self, "_shown", (None,))[0] != key:
+        key = (tuple(envs), self.prepared)  # a new representative makes a new ``prepared``
+        cached = getattr(self, "_shown", None)
+        if cached is None or cached[0][0] != key[0] or cached[0][1] is not key[1]:
             self._shown = (key, self.prepared.select([e for e in self.prepared.environments if e in set(envs)]))
         return self._shown[1]
 
