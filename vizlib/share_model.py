@@ -169,13 +169,18 @@ def _core(prep: Prepared, W: np.ndarray):
     blocked = missing | (no_interval[:, None, :] & active[None]).any(axis=2)
     if n_boot and S:
         R = prep.replicates  # E x B x C
-        rb = _weighted_sum(np.nan_to_num(R, nan=0.0), W)  # E x B x S
-        undefined = _weighted_sum(np.isnan(R).astype(float), active.astype(float)) > 0
-        rb[undefined] = np.nan
+        if np.isnan(R).any():
+            rb = _weighted_sum(np.nan_to_num(R, nan=0.0), W)  # E x B x S
+            undefined = _weighted_sum(np.isnan(R).astype(float), active.astype(float)) > 0
+            rb[undefined] = np.nan
+        else:  # the usual case, and the explorer's hot path: no copies, no mask
+            rb = _weighted_sum(R, W)
         used = stats.finite_count(rb, axis=1)  # E x S
         ok = ~blocked & (used > 0)
         if ok.any():
-            lo_all, hi_all = stats.interval(np.where(ok[:, None, :], rb, np.nan), axis=1)
+            # percentiles of every (environment, weights) column, kept where ``ok``: masking the others
+            # with NaN first would send every column down numpy's much slower NaN-aware path
+            lo_all, hi_all = stats.interval(rb, axis=1)
             lo[ok], hi[ok] = lo_all[ok], hi_all[ok]
     # the largest contributor only when some category adds time: with every w*(s-1) <= 0 there is none
     largest_names = [["" if missing[i, s] or not adds_time[i, s] else CATEGORIES[largest[i, s]] for s in range(S)]
