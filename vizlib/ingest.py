@@ -334,7 +334,8 @@ def _results(files, jobs: int, part_dir: Path):
                 res = _parse_one_or_outside(args)
             yield [res], None
         return
-    size = max(1, min(256, len(files) // (jobs * 8)))
+    # ~16 batches per worker, so the last ones end together (a lone 256-file tail idles a core)
+    size = max(1, min(256, -(-len(files) // (jobs * 16))))
     batches = [files[i:i + size] for i in range(0, len(files), size)]
     parts = [str(part_dir / f"part-{i:06d}.csv") for i in range(len(batches))]
     # "spawn" is safe inside a Jupyter kernel (no fork of a threaded process); the watchdog ends
