@@ -169,12 +169,12 @@ def _core(prep: Prepared, W: np.ndarray):
     blocked = missing | (no_interval[:, None, :] & active[None]).any(axis=2)
     if n_boot and S:
         R = prep.replicates  # E x B x C
-        if np.isnan(R).any():
-            rb = _weighted_sum(np.nan_to_num(R, nan=0.0), W)  # E x B x S
+        if np.isfinite(R).all():  # the usual case, and the explorer's hot path: no copies, no mask
+            rb = _weighted_sum(R, W)  # E x B x S
+        else:  # (nan_to_num also turns an infinite draw into the largest float, as it always did here)
+            rb = _weighted_sum(np.nan_to_num(R, nan=0.0), W)
             undefined = _weighted_sum(np.isnan(R).astype(float), active.astype(float)) > 0
             rb[undefined] = np.nan
-        else:  # the usual case, and the explorer's hot path: no copies, no mask
-            rb = _weighted_sum(R, W)
         used = stats.finite_count(rb, axis=1)  # E x S
         ok = ~blocked & (used > 0)
         if ok.any():
