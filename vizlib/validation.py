@@ -149,13 +149,16 @@ PRICING_STEPS = (
 )
 
 
-def refinement_steps(data: ValidationData, inputs, *, n_boot: int = stats.N_REPLICATES, seed: int = 0
-                     ) -> pd.DataFrame:
+def refinement_steps(data: ValidationData, inputs, *, n_boot: int = stats.N_REPLICATES, seed: int = 0,
+                     known: dict | None = None) -> pd.DataFrame:
     """Each model's error after each refinement (``PRICING_STEPS``), per environment, for the
-    applications the refinements were judged on and, separately, the held-out ones."""
+    applications the refinements were judged on and, separately, the held-out ones. ``known``:
+    validation tables already made with the same seed and draws, by pricing (not made again)."""
     rows = []
     for label, pricing in PRICING_STEPS:
-        t = validation_table(data, inputs, n_boot=n_boot, seed=seed, pricing=pricing)
+        t = (known or {}).get(pricing)
+        if t is None:
+            t = validation_table(data, inputs, n_boot=n_boot, seed=seed, pricing=pricing)
         t = t.assign(group=np.where(t["app"].isin(HELD_OUT), "held out", "judged on"))
         for model in MODELS:
             for (group, env), g in t.groupby(["group", "environment"], sort=False):
@@ -264,7 +267,7 @@ def check(ctx, validation_dir="", *, n_boot: int = stats.N_REPLICATES, seed: int
         for r in worst(out.table, model, worst_k).to_dict("records"):
             rows.append({"model": model, **r, "why": explain(details, r["environment"], r["app"])})
     out.worst = pd.DataFrame(rows)
-    steps = refinement_steps(data, inputs, n_boot=n_boot, seed=seed)
+    steps = refinement_steps(data, inputs, n_boot=n_boot, seed=seed, known={count_model.Pricing(): table})
     out.steps = steps[steps["environment"].isin(ctx.virtual)].reset_index(drop=True)
     n_apps, n_env = out.table["app"].nunique(), out.table["environment"].nunique()
     out.status = (f"{len(data.repetitions)} timed repetitions of {n_apps} applications from {shown}: "
