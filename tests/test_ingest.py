@@ -185,6 +185,40 @@ def test_serial_and_parallel_identical(raw, tmp_path, monkeypatch):
     ingest(raw, tmp_path / "parallel", jobs=2)
     assert started == [2], "the parallel path was not taken"
     assert _tables(tmp_path / "parallel") == _tables(tmp_path / "serial")
+    monkeypatch.setattr(ingest_mod, "BATCH_MIN", 1)  # a part file per file: rows come from many sources
+    ingest(raw, tmp_path / "parallel-small-batches", jobs=2)
+    assert _tables(tmp_path / "parallel-small-batches") == _tables(tmp_path / "serial")
+
+
+@pytest.mark.parametrize("n, jobs", [(1, 2), (15, 2), (300, 2), (6320, 2), (6320, 8), (100_000, 2)])
+def test_batches_keep_file_order_and_shrink_towards_the_end(n, jobs):
+    files = list(range(n))
+    batches = ingest_mod._batches(files, jobs)
+    assert [f for b in batches for f in b] == files
+    sizes = [len(b) for b in batches]
+    assert sizes == sorted(sizes, reverse=True), "a later batch is larger than an earlier one"
+    assert max(sizes) <= ingest_mod.BATCH_MAX
+    assert all(s >= ingest_mod.BATCH_MIN for s in sizes[:-1])
+    # the workers' last batches are the smallest, so none ends long after the others
+    assert all(s <= ingest_mod.BATCH_MIN for s in sizes[-jobs:])
+
+
+def test_a_failed_background_writeback_fails_the_ingest_and_publishes_nothing(raw, tmp_path, monkeypatch):
+    """A write error that the background fdatasync meets is reported once by the kernel: it must not
+    be lost, or the tables would be published with bytes the disk never took."""
+    out = tmp_path / "out"
+    monkeypatch.setattr(ingest_mod._Table, "SYNC_EVERY", 1)
+    calls = []
+
+    def failing_fdatasync(fd):
+        calls.append(fd)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(ingest_mod.os, "fdatasync", failing_fdatasync)
+    with pytest.raises(OSError, match="Input/output error"):
+        ingest(raw, out, jobs=1)
+    assert calls, "the background writeback never ran"
+    assert [p.name for p in out.iterdir()] == []
 
 
 def test_raw_files_unchanged(raw, tmp_path):

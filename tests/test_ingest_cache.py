@@ -258,8 +258,12 @@ def test_another_raw_folder_with_the_same_names(raw, tmp_path):
 
 
 def test_parallel_workers_interleaved_with_reused_files(raw, tmp_path, monkeypatch):
+    """Rows copied from the previous table alternate with rows copied from several workers' part
+    files (one file per batch), each written back to disk in the background as it goes."""
     out = tmp_path / "out"
     monkeypatch.setattr(ingest_mod, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(ingest_mod, "BATCH_MIN", 1)
+    monkeypatch.setattr(ingest_mod._Table, "SYNC_EVERY", 1)
     s = ingest(raw, out, jobs=2)
     assert s.parsed == s.files
     for env, src in (("host", "host.3"), ("tcg", "tcg.2"), ("uml", "uml.0")):
