@@ -175,13 +175,12 @@ def test_serial_and_parallel_identical(raw, tmp_path, monkeypatch):
     ingest(raw, tmp_path / "serial", jobs=1)
     started = []
 
-    class CountingPool(ingest_mod.ProcessPoolExecutor):
-        def __init__(self, *args, **kwargs):
-            started.append(kwargs.get("max_workers"))
-            super().__init__(*args, **kwargs)
+    def counting_pool(jobs, make=ingest_mod._process_pool):
+        started.append(jobs)
+        return make(jobs)
 
     monkeypatch.setattr(ingest_mod, "PARALLEL_MIN_FILES", 1)
-    monkeypatch.setattr(ingest_mod, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(ingest_mod, "_process_pool", counting_pool)
     ingest(raw, tmp_path / "parallel", jobs=2)
     assert started == [2], "the parallel path was not taken"
     assert _tables(tmp_path / "parallel") == _tables(tmp_path / "serial")

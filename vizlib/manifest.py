@@ -114,13 +114,15 @@ def display_order(manifest=None, environments=None, *, present=None) -> list[str
     return order
 
 
-def _line_of(text: str, name: str) -> int:
-    """1-based line of ``[environments.NAME]`` (for messages); 0 if not found."""
-    pattern = re.compile(rf"^\s*\[\s*environments\s*\.\s*\"?{re.escape(name)}\"?\s*\]")
-    for n, line in enumerate(text.splitlines(), start=1):
-        if pattern.match(line):
-            return n
-    return 0
+def _header_lines(text: str) -> dict:
+    """NAME -> 1-based line of its ``[environments.NAME]`` header (for messages), in one pass."""
+    lines: dict = {}
+    for m in _ENV_HEADER.finditer(text):
+        lines.setdefault(m.group(1), text.count("\n", 0, m.start()) + 1)
+    return lines
+
+
+_ENV_HEADER = re.compile(r'^[ \t]*\[[ \t]*environments[ \t]*\.[ \t]*"?([^"\]\n]+?)"?[ \t]*\]', re.MULTILINE)
 
 
 def load(raw_dir, check_folders: bool = True) -> Manifest:
@@ -141,9 +143,10 @@ def load(raw_dir, check_folders: bool = True) -> Manifest:
     if not isinstance(tables, dict) or not tables:
         raise ManifestError(path, 0, "no [environments.NAME] tables")
 
+    header_lines = _header_lines(text)
     envs: dict[str, Environment] = {}
     for name, table in tables.items():
-        line = _line_of(text, name)
+        line = header_lines.get(name, 0)
         if not _NAME.fullmatch(name) or ".." in name:
             raise ManifestError(path, line, f"environment name {name!r} must be letters, digits, '_', '-', '.', '+' (it names a folder)")
         if not isinstance(table, dict):
@@ -175,7 +178,7 @@ def load(raw_dir, check_folders: bool = True) -> Manifest:
     for env in envs.values():
         if not env.is_virtual:
             continue
-        line = _line_of(text, env.name)
+        line = header_lines.get(env.name, 0)
         if env.baseline == env.name:
             raise ManifestError(path, line, f"environments.{env.name}: an environment cannot be its own baseline")
         if env.baseline not in envs:
@@ -188,7 +191,7 @@ def load(raw_dir, check_folders: bool = True) -> Manifest:
                                     f"({' -> '.join(seen + [nxt])}); a chain of baselines must end at a physical "
                                     "environment")
             if nxt not in envs:
-                raise ManifestError(path, _line_of(text, seen[-1]),
+                raise ManifestError(path, header_lines.get(seen[-1], 0),
                                     f"environments.{seen[-1]}: baseline {nxt!r} is not in the manifest")
             seen.append(nxt)
 
@@ -196,7 +199,7 @@ def load(raw_dir, check_folders: bool = True) -> Manifest:
         patterned_tops = {Path(p).parts[0] for e in envs.values() for p in e.runs}
         for env in envs.values():
             folder = raw_dir / env.name
-            line = _line_of(text, env.name)
+            line = header_lines.get(env.name, 0)
             if env.runs and folder.is_dir() and env.name not in patterned_tops:
                 raise ManifestError(path, line, f"environment {env.name!r} has both a folder {env.name}/ and runs "
                                     "patterns; keep one of them")

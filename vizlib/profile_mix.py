@@ -39,7 +39,7 @@ from . import appprofile, count_model, share_model
 from .catalogue import CATEGORIES
 from .errors import AppProfileError, VizlibError
 from .mix import format_mix
-from .tables import ESTIMATE_COLUMNS
+from .tables import DERIVED_ESTIMATE_COLUMNS
 
 MEMORY_SYSCALLS = frozenset({
     "mmap", "mmap2", "munmap", "mremap", "brk", "mprotect", "madvise", "mlock", "mlock2", "munlock", "mlockall",
@@ -149,14 +149,11 @@ PRICED_METRICS = tuple(dict.fromkeys(list(appprofile.SYSCALL_TO_METRIC.values())
                                                                                      "syscall_null", "tcp_latency"]))
 
 
-DERIVED_COLUMNS = ESTIMATE_COLUMNS + ("wait_fraction", "mix", "note")
-
-
 def derived_estimates(inputs, time_v: appprofile.TimeV, strace: appprofile.StraceSummary,
                       environments=None, pricing: count_model.Pricing = count_model.Pricing()
                       ) -> tuple[pd.DataFrame, dict]:
     """The share-based estimate for an application's derived mix, per virtual environment of ``inputs``
-    (``vizlib.inputs.ModelInputs``; ``environments``: only these): ``DERIVED_COLUMNS`` (the
+    (``vizlib.inputs.ModelInputs``; ``environments``: only these): ``DERIVED_ESTIMATE_COLUMNS`` (the
     estimate's columns, the waiting fraction and the mix), and the ``DerivedMix`` of each
     environment (each is derived with its own baseline's prices, by ``pricing``). An environment whose mix cannot
     be derived gets a row of missing numbers whose ``note`` says why."""
@@ -183,4 +180,4 @@ def derived_estimates(inputs, time_v: appprofile.TimeV, strace: appprofile.Strac
                      "overhead_pct": (rel - 1.0) * 100.0, "ci_low": scale(r["ci_low"]), "ci_high": scale(r["ci_high"]),
                      "ci_level": r["ci_level"], "largest_category": r["largest_category"], "wait_fraction": f,
                      "mix": format_mix(d.mix, digits=4), "note": "; ".join(x for x in (r["note"], d.note) if x)})
-    return pd.DataFrame(rows, columns=DERIVED_COLUMNS), mixes
+    return pd.DataFrame(rows, columns=DERIVED_ESTIMATE_COLUMNS), mixes

@@ -71,6 +71,11 @@ VALIDATION_COLUMNS = ("environment", "baseline", "app", "n_virtual", "n_baseline
 # In-memory tables (never written: recomputed from the tidy table in well under a second).
 REPLICATE_COLUMNS = ("environment", "metric", "param", "replicate", "slowdown", "virtual", "baseline")
 REPRESENTATIVE_COLUMNS = ("environment", "category", "metric", "param", "note")
+# The share-based estimate for an application's mix derived from its time -v and strace files.
+DERIVED_ESTIMATE_COLUMNS = ESTIMATE_COLUMNS + ("wait_fraction", "mix", "note")
+# Each model's accuracy against the measured slowdowns, per virtual environment (06_validation).
+VALIDATION_SUMMARY_COLUMNS = ("model", "environment", "apps", "median_abs_log_error", "median_error_factor",
+                              "within_25pct", "interval_covers_measured", "estimates_missing")
 
 # The normalisation tables by the key ``normalise_all`` returns them under.
 ANALYSIS_FILES = {"overhead": OVERHEAD, "missing_metrics": MISSING, "sanity_checks": SANITY,

@@ -31,7 +31,7 @@ import pandas as pd
 from . import count_model, profile_mix, stats
 from .catalogue import CATEGORIES
 from .errors import AppProfileError
-from .tables import VALIDATION_COLUMNS
+from .tables import VALIDATION_COLUMNS, VALIDATION_SUMMARY_COLUMNS
 from .validation_data import ValidationData, read_strace
 
 MODELS = ("share", "count")
@@ -39,8 +39,6 @@ MODELS = ("share", "count")
 # timings (each refinement was judged on the other applications), and reported separately.
 HELD_OUT = ("http", "untar")
 WITHIN = 0.25  # "within ±25%": |estimate / measured - 1| <= WITHIN
-SUMMARY_COLUMNS = ("model", "environment", "apps", "median_abs_log_error", "median_error_factor", "within_25pct",
-                   "interval_covers_measured", "estimates_missing")
 
 
 def measured_slowdowns(data: ValidationData, manifest, *, n_boot: int = stats.N_REPLICATES, seed: int = 0
@@ -194,7 +192,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
                          "within_25pct": float((np.exp(e) - 1).abs().le(WITHIN).mean()) if len(e) else math.nan,
                          "interval_covers_measured": float(inside[m & has_iv].mean()) if (m & has_iv).any() else math.nan,
                          "estimates_missing": int(m.sum() - len(e))})
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return pd.DataFrame(rows, columns=VALIDATION_SUMMARY_COLUMNS)
 
 
 def worst(table: pd.DataFrame, model: str, k: int = 5) -> pd.DataFrame:
