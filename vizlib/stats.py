@@ -79,10 +79,15 @@ def location_draws(units: np.ndarray, n_draws: int, generator: np.random.Generat
     D = np.where(ok[:, live], L[:, live] - mean, 0.0)
     nl = n[live]
     # g @ D, one unit after the other: every column's draws are the same whichever columns come with it
-    # (a BLAS product would round differently with the matrix shape)
-    z = np.zeros((n_draws, D.shape[1]))
+    # (a BLAS product would round differently with the matrix shape). Only the first half of the
+    # draws is summed: the antithetic half is its exact negation (rounding is symmetric in sign).
+    z = np.empty((n_draws, D.shape[1]))
+    zh = z[:half]
+    zh[:] = 0.0
+    term = np.empty_like(zh)
     for j in range(n_rows):
-        z += g[:, j, None] * D[j]
+        zh += np.multiply(g[:half, j, None], D[j], out=term)
+    np.negative(z[:n_draws - half], out=z[half:])
     out[:, live] = mean + z / np.sqrt(nl * (nl - 1.0)) / np.sqrt(u[:, nl - 2])
     return out
 
