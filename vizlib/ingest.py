@@ -9,9 +9,11 @@ sorted order, floats written with ``repr``, nothing depends on hashing or on the
 
 Each file's rows are made on their own (``parse_one``): the tables are the files' rows in file
 order, plus a ``duplicate`` issue row after a file whose content an earlier file has. Parsing runs
-in worker processes when there are many files; each worker writes its files' tidy rows to a part
-file and returns the small rest as CSV bytes, so the parent only streams bytes to disk and never
-holds one Python object per value.
+in worker processes when there are many files, in batches that shrink towards the end so the
+workers finish together; each worker writes its files' tidy rows to a part file and returns the
+small rest as CSV bytes, and the parent copies the part files into the table in the kernel: it never
+holds the rows, nor one Python object per value. The table goes to disk in the background as it
+grows, so publishing it does not wait for hundreds of MB.
 
 Incremental: ``ingest_cache.json`` (``vizlib.ingest_cache``) records where each file's rows went.
 The next ingest into the same folder parses only new or changed files and copies the other files'
