@@ -115,6 +115,30 @@ def test_location_draws_do_not_depend_on_the_other_columns():
         np.testing.assert_array_equal(part, full[:, cols])
 
 
+@pytest.mark.parametrize("n_draws", [1, 2, 7, 2000])
+def test_location_draws_are_the_weighted_sums_they_claim_to_be(n_draws):
+    """location_draws sums only the first half of its antithetic draws and negates it for the second
+    half; every draw must equal the plain formula mean + (g . D) / sqrt(n (n-1)) / sqrt(chi2/df),
+    summed over all units, with the same generator."""
+    rng = np.random.default_rng(11)
+    U = rng.lognormal(size=(6, 5))
+    U[2, 1] = np.nan
+    got = stats.location_draws(U, n_draws, stats.rng(3, "env"))
+
+    gen = stats.rng(3, "env")  # the same draws in the same order as location_draws makes them
+    half = (n_draws + 1) // 2
+    g = gen.standard_normal((half, 6))
+    g = np.vstack([g, -g])[:n_draws]
+    df = np.arange(1, 6)
+    u = np.vstack([gen.chisquare(df, size=(half, 5)) / df] * 2)[:n_draws]
+    L = np.log(U)
+    for k in range(5):
+        ok = np.isfinite(L[:, k])
+        n, mean = ok.sum(), L[ok, k].mean()
+        z = sum(g[:, j] * (L[j, k] - mean) for j in range(6) if ok[j])
+        np.testing.assert_allclose(got[:, k], mean + z / math.sqrt(n * (n - 1)) / np.sqrt(u[:, n - 2]), rtol=1e-12)
+
+
 def test_location_draws_refuse_zero_and_single_units():
     d = stats.location_draws(np.array([[0.0, 1.0, np.nan], [2.0, np.nan, 3.0]]), 10, np.random.default_rng(0))
     assert np.isnan(d[:, 0]).all() and np.isnan(d[:, 1]).all() and np.isnan(d[:, 2]).all()
