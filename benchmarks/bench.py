@@ -202,7 +202,7 @@ def median_runs(fn, reps: int, slow: float):
     for _ in range(reps):
         r = fn()
         runs.append(r)
-        if getattr(r, "wall", 0) > slow:
+        if (r.get("wall", 0) if isinstance(r, dict) else getattr(r, "wall", 0)) > slow:
             break
     return runs
 
@@ -380,7 +380,11 @@ def bench_getsummary(ctx) -> Section:
     sec.add("ratio vizlib / getsummary (wall), median of the pairs", f"{ratio:.2f}", f"<= {TARGET_GETSUMMARY_RATIO}",
             status(ratio <= TARGET_GETSUMMARY_RATIO), k,
             note="; ".join(filter(None, [_pairs_note(pairs), busy_note])))
-    data, _r = child("parse_cpu", raw)  # (in a child: see _child_parse)
+    data, r = child("parse_cpu", raw)  # (in a child: see _child_parse)
+    if data is None or "error" in data:
+        msg = (data or {}).get("error") or (r.stderr.strip().splitlines() or ["no output"])[-1]
+        sec.add("CPU per file, parsing alone (`parse_bytes`, one core)", "n/a (error)", "", "n/a", note=msg[:300])
+        return sec
     parse_cpu, values = data["cpu"], data["values"]
     sec.add("CPU per file, ingest (all processes)", f"before {BEFORE_INGEST_CPU_MS:.2f} ms -> after "
             f"{ing_cpu / n * 1e3:.2f} ms", "", "", k, note="before: recorded at commit 01245f5 on the 10,000-file "

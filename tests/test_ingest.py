@@ -220,6 +220,44 @@ def test_a_failed_background_writeback_fails_the_ingest_and_publishes_nothing(ra
     assert [p.name for p in out.iterdir()] == []
 
 
+def test_a_failed_ingest_leaves_no_writeback_running(raw, tmp_path, monkeypatch):
+    """The background fdatasync of a table is waited for before the table's file is closed, also
+    when the ingest fails half-way (its descriptor number could otherwise be reused meanwhile)."""
+    import threading
+    import time as time_mod
+
+    monkeypatch.setattr(ingest_mod._Table, "SYNC_EVERY", 1)
+    monkeypatch.setattr(ingest_mod._Table, "SMALL", 0)  # every file's rows written (and synced) at once
+    real = ingest_mod.os.fdatasync
+    started = []
+    monkeypatch.setattr(ingest_mod.os, "dup", lambda fd, real_dup=ingest_mod.os.dup: started.append(fd) or real_dup(fd))
+    monkeypatch.setattr(ingest_mod.os, "fdatasync", lambda fd: (time_mod.sleep(0.2), real(fd)))
+    before = threading.active_count()
+
+    def stop(done, total):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(raw, tmp_path / "out", jobs=1, progress=stop)
+    assert started, "no background writeback started"
+    assert threading.active_count() == before, "a writeback thread outlived the failed ingest"
+    assert not list((tmp_path / "out").iterdir())
+
+
+def test_a_short_part_file_is_an_error_not_a_stale_cache(tmp_path):
+    path = tmp_path / "part"
+    path.write_bytes(b"12345")
+    with open(tmp_path / "dst", "wb") as dst:
+        part, previous = ingest_mod._FileSource(path), ingest_mod._FileSource(path, previous=True)
+        with pytest.raises(OSError, match="ended 5 bytes before"):
+            part.copy_to(dst.fileno(), 5, 10)
+        with pytest.raises(ingest_mod.ingest_cache.CacheMismatch):
+            previous.copy_to(dst.fileno(), 5, 10)
+        part.close()
+        previous.close()
+
+
 def test_raw_files_unchanged(raw, tmp_path):
     shutil.copy(BAD / "latin1.txt", raw / "host" / "latin1.txt")
     before = _hashes(raw)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import gc
 import hashlib
 import io
@@ -367,13 +368,13 @@ def _batches(files: list, jobs: int) -> list[list]:
     return out
 
 
-def _parsed(files, jobs: int, part_dir: Path, flush):
+def _parsed(files, jobs: int, part_dir: Path, write_pending):
     """Yield (FileResult, source of its tidy rows, their offset in it) for ``files``, in order.
 
     The source is the result's own bytes, or the worker's part file, opened and unlinked: its rows
     go from there to the table in the kernel (``_Table.add``), never through this process's memory
     (at fleet scale, reading and writing them here cost the parent ~1 s of CPU that the workers
-    need). ``flush()`` writes what the table holds back, so a part file can be closed after it.
+    need). ``write_pending()`` writes what the table holds back, so a part file can be closed after it.
     """
     source = None
     try:
@@ -383,7 +384,7 @@ def _parsed(files, jobs: int, part_dir: Path, flush):
                     yield res, res.tidy, 0
                 continue
             if source is not None:
-                flush()
+                write_pending()
                 source.close()
             source = _FileSource(Path(part))
             os.unlink(part)  # (the open descriptor keeps its bytes until closed)
@@ -454,9 +455,12 @@ def _ingest(raw_dir: Path, out_dir: Path, files, manifest_bytes: bytes, jobs: in
     with atomic.open_atomic_group(outputs, "wb") as (tidy_fh, runs_fh, issues_fh, man_fh, prov_fh, cache_fh), \
             tempfile.TemporaryDirectory(prefix=".ingest-parts-", dir=out_dir) as part_dir, \
             _Previous(out_dir if cache is not None and summary.reused else None) as old, \
-            contextlib.closing(_parsed(todo, jobs, Path(part_dir), lambda: tidy.flush())) as parsed:
+            contextlib.closing(_parsed(todo, jobs, Path(part_dir), lambda: tidy.write_pending())) as parsed, \
+            contextlib.ExitStack() as stop:  # (left first: writebacks end before anything is closed)
         tidy, runs, issues = out = [_Table(fh, _csv_text([columns]).encode()) for fh, columns in
                                     ((tidy_fh, TIDY_COLUMNS), (runs_fh, RUNS_COLUMNS), (issues_fh, ISSUE_COLUMNS))]
+        for table in out:
+            stop.callback(table.close)
         old.check([e for e in plan if e is not None])
         seen_hash: dict[str, str] = {}
         entries = []
@@ -602,24 +606,36 @@ class _Table:
         self.unsynced += written
         if self.unsynced >= self.SYNC_EVERY and (self.syncer is None or not self.syncer.is_alive()):
             self.unsynced = 0
-            self.syncer = threading.Thread(target=self._fdatasync, daemon=True)
+            # on its own descriptor: if the ingest fails and the table's is closed (and its number
+            # reused by the next open), the thread still syncs this table and nothing else
+            self.syncer = threading.Thread(target=self._fdatasync, args=(os.dup(self.fd),), daemon=True)
             self.syncer.start()
 
-    def _fdatasync(self) -> None:
+    def _fdatasync(self, fd: int) -> None:
         try:
-            os.fdatasync(self.fd)
+            os.fdatasync(fd)
         except OSError as exc:  # a write error is reported once per file: keep it for flush()
             self.sync_error = exc
+        finally:
+            os.close(fd)
 
-    def flush(self) -> None:
-        """Write everything added; raises the OSError a background writeback met."""
+    def write_pending(self) -> None:
+        """Write what ``add`` holds back (the pending range, the gathered small pieces)."""
         self._flush_range()
         self._flush_small()
+
+    def flush(self) -> None:
+        """Write everything added and wait for the disk; raises the OSError a background writeback met."""
+        self.write_pending()
+        self.close()
+        if self.sync_error is not None:
+            raise self.sync_error
+
+    def close(self) -> None:
+        """Wait for the background writeback, if one runs (before the table's file is closed)."""
         if self.syncer is not None:
             self.syncer.join()
             self.syncer = None
-        if self.sync_error is not None:
-            raise self.sync_error
 
 
 def _write_all(fd: int, data) -> None:
@@ -629,11 +645,12 @@ def _write_all(fd: int, data) -> None:
 
 
 class _FileSource:
-    """A file open for reading, as a source of ``_Table.add``: a table of the previous ingest, or a
-    worker's part file."""
+    """A file open for reading, as a source of ``_Table.add``: a table of the previous ingest
+    (``previous``: one that ends early means the cache is wrong: CacheMismatch, and a full ingest),
+    or a worker's part file (one that ends early is an OSError)."""
 
-    def __init__(self, path: Path):
-        self.name = path.name
+    def __init__(self, path: Path, previous: bool = False):
+        self.name, self.previous = path.name, previous
         self.fd = os.open(path, os.O_RDONLY)
         self.size = os.fstat(self.fd).st_size
 
@@ -646,9 +663,11 @@ class _FileSource:
                 data = os.pread(self.fd, min(b - a, 1 << 23), a)
                 _write_all(fd, data)
                 n = len(data)
+            if n == 0 and self.previous:
+                raise ingest_cache.CacheMismatch(f"{self.name} ended before the rows the cache records: it was "
+                                                 "changed after the last ingest")
             if n == 0:
-                raise ingest_cache.CacheMismatch(f"{self.name} ended before the rows recorded for it: it was "
-                                                 "changed after it was written")
+                raise OSError(errno.EIO, f"{self.name} ended {b - a} bytes before the rows a worker wrote to it")
             a += n
 
     def crcs(self, ranges, start=None) -> list[int]:
@@ -684,7 +703,7 @@ class _Previous:
         if self.out_dir is not None:
             for name in (TIDY, RUNS, ISSUES):
                 try:
-                    self.tables.append(_FileSource(self.out_dir / name))
+                    self.tables.append(_FileSource(self.out_dir / name, previous=True))
                 except OSError as exc:
                     self.close()
                     raise ingest_cache.CacheMismatch(f"cannot read the previous {name}: {exc}") from None
