@@ -625,7 +625,7 @@ class _Table:
         self._flush_small()
 
     def flush(self) -> None:
-        """Write everything added and wait for the disk; raises the OSError a background writeback met."""
+        """Write everything added and wait for the background writeback; raises the OSError it met."""
         self.write_pending()
         self.close()
         if self.sync_error is not None:
