@@ -476,3 +476,15 @@ def test_nanoseconds_converted_to_microseconds_with_note():
     (v,) = pf.values
     assert v.metric == "syscall_null" and v.value == pytest.approx(0.1659)
     assert "nanoseconds" in v.note
+
+
+def test_a_summary_table_is_rejected_with_what_to_ingest_instead():
+    """lmbench's own summary table (``make summary``) holds no results-file line; the rejection
+    says what it is and what to give instead, not just "not an lmbench log"."""
+    table = (b"cd results && make summary percent 2>/dev/null | more\n\n"
+             b"                 L M B E N C H  3 . 0   S U M M A R Y\n"
+             b"                 ------------------------------------\n\n"
+             b"Host                 OS Description              Mhz\n"
+             b"--------- ------------- ----------------------- ----\n")
+    with pytest.raises(ParseError, match=r"summary table .*ingest the results files"):
+        parse_bytes(table, "summary.txt")

@@ -939,6 +939,9 @@ def _finish(p: _Parser, lines: int, decode_replaced: int) -> ParsedFile:
         if unknown:
             first = unknown[0]
             raise ParseError(source, first.line, f"no usable lmbench value; first unusable result line: {first.reason}")
+        if any(i.kind == "noise" and i.text.startswith("L M B E N C H") for i in parsed.issues):
+            raise ParseError(source, 0, "not an lmbench log but lmbench's summary table (`make summary`, "
+                             "getsummary): ingest the results files it summarises (results/<os>/<host>.<n>)")
         raise ParseError(source, 0, "not an lmbench log: no lmbench result line found")
     return parsed
 
