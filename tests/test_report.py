@@ -354,6 +354,18 @@ def test_setup_fails_early_when_a_baseline_has_no_runs(tmp_path):
     assert "baseline 'host'" in str(info.value) and "\n" not in str(info.value)
 
 
+def test_setup_fails_early_when_an_environment_shares_nothing_with_its_baseline(tmp_path):
+    """A virtual environment whose runs measured only items its baseline did not (found with files
+    published by others: lat_mem_rd-only cloud runs against a results file) cannot be compared; the
+    notebooks stop at setup with one line naming both, instead of failing later in the model."""
+    raw = _raw_copy(tmp_path, empty=["tcg"])
+    (raw / "tcg" / "tcg.only-rpc").write_text("RPC/udp latency using localhost: 55.2 microseconds\n"
+                                              "Fcntl lock latency: 2.5 microseconds\n")
+    with pytest.raises(NormaliseError) as info:
+        notebook.setup(str(raw), str(tmp_path / "p"))
+    assert "'tcg' and its baseline 'host' have no lmbench item" in str(info.value) and "\n" not in str(info.value)
+
+
 def test_setup_validates_parameters(tmp_path):
     processed = str(tmp_path / "p")
     with pytest.raises(UsageError, match="unknown environment"):

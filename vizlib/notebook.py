@@ -152,8 +152,8 @@ def setup(raw_dir="data/raw", processed_dir="", environments="", *, representati
     ``ingest``: "always" (the ingest notebook), "missing" (ingest when the tables are absent or do
     not list the raw folder's current files) or "never". Fails early with one clear error:
     ``ManifestError`` for the raw folder, ``UsageError`` for an unknown environment or
-    representative, ``NormaliseError`` when a virtual environment or its baseline has no ingested
-    run, or a representative metric was measured nowhere.
+    representative, ``NormaliseError`` when a virtual environment cannot be compared with its baseline
+    (``missing_runs``), or a representative metric was measured nowhere.
     """
     from .ingest import ensure_tables, ingest as run_ingest
     from .tables import load_issues, load_runs, load_tidy
@@ -181,23 +181,36 @@ def setup(raw_dir="data/raw", processed_dir="", environments="", *, representati
 
 
 def missing_runs(ctx: Context) -> list[str]:
-    """One line per virtual environment that cannot be compared: it or its baseline has no ingested run."""
+    """One line per virtual environment that cannot be compared: it or its baseline has no ingested
+    run, or the two have no lmbench item (metric and size) in common."""
     have = set(ctx.tidy["environment"])
+    keys = None
     out = []
     for env in ctx.manifest.virtual():
         if env.name not in have:
             out.append(f"virtual environment {env.name!r} has no ingested run (baseline {env.baseline!r})")
         elif env.baseline not in have:
             out.append(f"baseline {env.baseline!r} of virtual environment {env.name!r} has no ingested run")
+        else:
+            if keys is None:  # (metric, param) pairs measured per environment, once
+                combos = ctx.tidy.groupby(["environment", "metric", "param"], observed=True).size().index
+                keys = {}
+                for e, m, p in combos:
+                    keys.setdefault(e, set()).add((m, p))
+            if not keys.get(env.name, set()) & keys.get(env.baseline, set()):
+                out.append(f"virtual environment {env.name!r} and its baseline {env.baseline!r} have no lmbench item "
+                           "(metric and size) in common, so nothing can be compared: give them runs of the same "
+                           "benchmarks (lmbench_tidy.csv lists what each measured)")
     return out
 
 
 def require_runs(ctx: Context) -> None:
-    """NormaliseError (one line) when any virtual environment or its baseline has no ingested run."""
+    """NormaliseError (one line) when a virtual environment cannot be compared (``missing_runs``)."""
     problems = missing_runs(ctx)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise NormaliseError(f"{problems[0]}{more}: check the raw folder and the rejected files in 01_ingest")
+        raise NormaliseError(f"{problems[0]}{more}: check the raw folder, the manifest and the rejected files in "
+                             "01_ingest")
 
 
 def normalise_tables(ctx: Context, *, seed: int = 0, n_boot: int | None = None, statistic: str = "median",
