@@ -575,10 +575,6 @@ def bench_startup(ctx) -> Section:
     return sec
 
 
-def _module_exists(name: str) -> bool:
-    return (ROOT / "vizlib" / f"{name}.py").exists()
-
-
 def _ensure_processed(ctx) -> tuple[Path, Path]:
     """(raw, processed) of the largest fleet, ingesting it (all cores) if the ingest section did not run."""
     if ctx.largest_processed and (ctx.largest_processed[1] / "lmbench_tidy.csv").exists():
@@ -596,9 +592,6 @@ def _ensure_processed(ctx) -> tuple[Path, Path]:
 def bench_normalise(ctx) -> Section:
     n = max(ctx.sizes)
     sec = Section("normalise", f"Normalisation (`vizlib.normalise.overhead`, default n_boot) on fleet-{n}")
-    if not _module_exists("normalise"):
-        sec.add("normalise.overhead", "n/a (module missing)", "", "n/a")
-        return sec
     raw, processed = _ensure_processed(ctx)
 
     runs = []
@@ -636,9 +629,6 @@ def _scale_fleet(ctx) -> tuple[Path, str]:
 
 def bench_report(ctx) -> Section:
     sec = Section("report", "Batch report (`python -m vizlib report`): shipped data and 40 environments")
-    if not _module_exists("report"):
-        sec.add("report wall", "n/a (module missing)", "", "n/a")
-        return sec
     raw40, desc40 = _scale_fleet(ctx)
     sec.notes.append(f"40 environments: {desc40} ({raw40.relative_to(ROOT) if raw40.is_relative_to(ROOT) else raw40})")
     for label, raw, target in (("shipped data", ROOT / "data" / "raw", TARGET_REPORT_SHIPPED_S),
@@ -679,10 +669,6 @@ def bench_report(ctx) -> Section:
 
 def bench_model(ctx) -> Section:
     sec = Section("model", "Explorer (`vizlib.share_model`, `vizlib.explorer`): shipped data and 40 environments")
-    missing = [m for m in ("inputs", "share_model", "mix", "normalise") if not _module_exists(m)]
-    if missing:
-        sec.add("model update", f"n/a (vizlib.{', vizlib.'.join(missing)} missing)", "", "n/a")
-        return sec
     raw40, desc40 = _scale_fleet(ctx)
     sec.notes.append(f"40 environments: {desc40}; the explorer starts with its default selection (the 8 largest; the figures say how many are shown)")
     for label, raw, processed in (("shipped data", ROOT / "data" / "raw", ctx.work / "model-shipped"),
