@@ -459,7 +459,9 @@ def bench_incremental(ctx) -> Section:
     _ingest_cli(raw, full, "--full")
     # compared in chunks: two 378 MB tables read whole would stay in this process's peak RSS, which every
     # later child's wait4 ru_maxrss starts from
-    same = all(filecmp.cmp(out / t, full / t, shallow=False) for t in (TIDY, RUNS, ISSUES, MANIFEST_COPY, PROVENANCE))
+    names = [f"{TIDY}/{p.name}" for p in sorted((full / TIDY).glob("*.csv"))] + [RUNS, ISSUES, MANIFEST_COPY, PROVENANCE]
+    same = (sorted(p.name for p in (out / TIDY).iterdir()) == sorted(p.name for p in (full / TIDY).iterdir())
+            and all(filecmp.cmp(out / t, full / t, shallow=False) for t in names))
     for d in (full, out, raw):
         shutil.rmtree(d, ignore_errors=True)
     k = str(len(firsts))
@@ -577,7 +579,7 @@ def bench_startup(ctx) -> Section:
 
 def _ensure_processed(ctx) -> tuple[Path, Path]:
     """(raw, processed) of the largest fleet, ingesting it (all cores) if the ingest section did not run."""
-    if ctx.largest_processed and (ctx.largest_processed[1] / "lmbench_tidy.csv").exists():
+    if ctx.largest_processed and (ctx.largest_processed[1] / "lmbench_runs.csv").exists():
         return ctx.largest_processed
     n = max(ctx.sizes)
     raw, *_ = get_fleet(n, ctx.cache)
@@ -849,10 +851,10 @@ def _child_model(raw, processed) -> dict:
     from vizlib.ingest import ingest
     from vizlib.inputs import load_inputs
     from vizlib.mix import DEFAULT_MIX, rebalance, resolve_mix
-    from vizlib.tables import TIDY
+    from vizlib.tables import RUNS
 
     processed = Path(processed)
-    if not (processed / TIDY).is_file():
+    if not (processed / RUNS).is_file():
         ingest(raw, processed)  # not timed here: the ingest section measures it
     t = time.perf_counter()
     inputs = load_inputs(processed, raw)

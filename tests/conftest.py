@@ -167,3 +167,25 @@ def assert_clean_run(nb, name: str) -> None:
     assert not errors, f"{name}: {errors}"
     stderr = [o.text for c in code for o in c.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"]
     assert not stderr, f"{name}: warnings or errors printed: {stderr}"
+
+
+# --- what ingest writes ---------------------------------------------------------------------------------
+
+INGEST_TABLES = ("lmbench_runs.csv", "ingest_issues.csv", "environments.toml", "provenance.json")
+
+
+def ingest_outputs(out: Path) -> dict[str, bytes]:
+    """Every table ingest published in ``out``, by path relative to it (the tidy table as
+    ``lmbench_tidy/<environment>.csv``), with its bytes."""
+    files = {f"lmbench_tidy/{p.name}": p for p in sorted((out / "lmbench_tidy").glob("*.csv"))}
+    files.update({name: out / name for name in INGEST_TABLES})
+    return {name: p.read_bytes() for name, p in files.items()}
+
+
+def tidy_rows(out: Path) -> list[dict]:
+    """The rows of every tidy file in ``out``, as text (by environment name, as ``load_tidy`` reads them)."""
+    rows: list[dict] = []
+    for p in sorted((out / "lmbench_tidy").glob("*.csv"), key=lambda p: p.stem):
+        with open(p, newline="", encoding="utf-8") as fh:
+            rows.extend(csv.DictReader(fh))
+    return rows

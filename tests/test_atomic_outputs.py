@@ -32,9 +32,11 @@ from vizlib import atomic, ingest as ingest_mod
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw-lmbench-lab"  # fixed real runs whose files these tests name
 LAB_FILES = sorted(p for p in RAW.glob("*/*") if p.is_file())
-TABLES = (ingest_mod.TIDY, ingest_mod.RUNS, ingest_mod.ISSUES, "environments.toml", "provenance.json", ingest_mod.CACHE)
-TMP_NAME = re.compile(r"^\.(?:lmbench_tidy\.csv|lmbench_runs\.csv|ingest_issues\.csv|environments\.toml|provenance\.json"
-                      r"|ingest_cache\.json)\.[^/]*\.tmp$")
+TIDY_FILES = tuple(f"{ingest_mod.TIDY}/{env}.csv" for env in ("host", "container", "tcg", "uml"))  # manifest order
+TABLES = (*TIDY_FILES, ingest_mod.RUNS, ingest_mod.ISSUES, "environments.toml", "provenance.json", ingest_mod.CACHE)
+# a temporary table: ".<name>.<random>.tmp" beside it (an environment's tidy file: "lmbench_tidy/.<env>.csv.…")
+TMP_NAME = re.compile(r"^(?:lmbench_tidy/\.[A-Za-z0-9][A-Za-z0-9_.+-]*\.csv|\.(?:lmbench_runs\.csv|ingest_issues\.csv"
+                      r"|environments\.toml|provenance\.json|ingest_cache\.json))\.[^/]*\.tmp$")
 FLEET_FILES = 3000
 
 
@@ -51,13 +53,16 @@ def _ingest_cli(raw: Path, out: Path, *args, **env) -> subprocess.CompletedProce
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    """The files ingest may leave in ``folder`` (its own and the tidy folder's, hidden ones too), by relative path."""
+    files = [*folder.iterdir(), *(folder / ingest_mod.TIDY).glob("*")] if (folder / ingest_mod.TIDY).is_dir() else []
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)
+            if p.is_file()}
 
 
 
 
 def _visible(folder: Path) -> dict[str, str]:
-    return {k: v for k, v in _hashes(folder).items() if not k.startswith(".")}
+    return {k: v for k, v in _hashes(folder).items() if not Path(k).name.startswith(".")}
 
 
 def _copy_raw(dst: Path, files=None, order=None) -> Path:
@@ -120,7 +125,7 @@ def _wait_for(proc: subprocess.Popen, trigger: str, out: Path, timeout: float = 
         return
     if trigger == "tmpfile":
         while time.monotonic() - t0 < timeout:
-            if any(TMP_NAME.match(p.name) for p in out.iterdir()):
+            if any(TMP_NAME.match(name) for name in _hashes(out)):
                 return
             if proc.poll() is not None:
                 return
@@ -173,7 +178,7 @@ def test_kill_when_all_tables_are_written_leaves_the_old_set(tmp_path):
         sys.path.insert(0, {str(ROOT)!r})
         real_replace = os.replace
         def die_before_first_rename(src, dst, *a, **k):
-            if os.path.basename(dst) == {ingest_mod.TIDY!r}:
+            if str(dst).endswith({TIDY_FILES[0]!r}):
                 os.kill(os.getpid(), signal.SIGKILL)  # power cut once all three tables are on disk
             real_replace(src, dst, *a, **k)
         os.replace = die_before_first_rename
@@ -224,7 +229,7 @@ def test_successful_ingest_leaves_no_temporary_files(tmp_path):
     out = tmp_path / "out"
     res = _ingest_cli(_copy_raw(tmp_path / "raw"), out)
     assert res.returncode == 0, res.stderr
-    assert sorted(p.name for p in out.iterdir()) == sorted(TABLES)
+    assert sorted(_hashes(out)) == sorted(TABLES)
 
 
 # --- reproducibility ---------------------------------------------------------------------------------

@@ -79,14 +79,14 @@ def test_ingest_exit_codes(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "ingested 8 of 8 files" in res.stdout
     assert sorted(p.name for p in out.iterdir()) == ["environments.toml", "ingest_cache.json", "ingest_issues.csv",
-                                                     "lmbench_runs.csv", "lmbench_tidy.csv", "provenance.json"]
+                                                     "lmbench_runs.csv", "lmbench_tidy", "provenance.json"]
 
     shutil.copy(BAD / "not_lmbench.txt", raw / "tcg" / "notes.txt")
     out2 = tmp_path / "out2"
     res = vizlib("ingest", "--raw", raw, "--out", out2)
     assert res.returncode == 1, res.stdout + res.stderr
     assert "tcg/notes.txt" in res.stdout
-    assert (out2 / "lmbench_tidy.csv").is_file()  # everything that could be written was written
+    assert (out2 / "lmbench_tidy" / "tcg.csv").is_file()  # everything that could be written was written
 
 
 def test_ingest_bad_manifest_exit_2_nothing_written(tmp_path):

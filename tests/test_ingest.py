@@ -15,7 +15,7 @@ from vizlib import catalogue
 from vizlib.ingest import ingest
 from vizlib.manifest import ManifestError
 
-from conftest import BAD, LAB_RAW as RAW
+from conftest import BAD, LAB_RAW as RAW, ingest_outputs, tidy_rows
 
 # The documented columns (ingest.py module docstring and constants), written out here on purpose.
 TIDY_COLUMNS = ["environment", "run", "line", "metric", "param", "value", "unit", "category", "direction",
@@ -45,11 +45,8 @@ def _header(path: Path) -> list[str]:
         return next(csv.reader(fh))
 
 
-INGEST_OUTPUTS = ("lmbench_tidy.csv", "lmbench_runs.csv", "ingest_issues.csv", "environments.toml", "provenance.json")
-
-
 def _tables(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in INGEST_OUTPUTS}
+    return ingest_outputs(out)
 
 
 def _hashes(folder: Path) -> dict[str, tuple[str, int]]:
@@ -60,7 +57,12 @@ def _hashes(folder: Path) -> dict[str, tuple[str, int]]:
 def test_columns(raw, tmp_path):
     out = tmp_path / "out"
     ingest(raw, out, jobs=1)
-    assert _header(out / "lmbench_tidy.csv") == TIDY_COLUMNS
+    tidy_files = sorted(p.name for p in (out / "lmbench_tidy").iterdir())
+    assert tidy_files == ["container.csv", "host.csv", "tcg.csv", "uml.csv"]  # one per environment
+    for name in tidy_files:
+        assert _header(out / "lmbench_tidy" / name) == TIDY_COLUMNS
+        rows = _read(out / "lmbench_tidy" / name)
+        assert rows and {r["environment"] for r in rows} == {name.removesuffix(".csv")}
     assert _header(out / "lmbench_runs.csv") == RUNS_COLUMNS
     assert _header(out / "ingest_issues.csv") == ISSUE_COLUMNS
     assert list(ingest_mod.TIDY_COLUMNS) == TIDY_COLUMNS
@@ -73,7 +75,7 @@ def test_runs_table(raw, tmp_path):
     summary = ingest(raw, out, jobs=1)
     runs = _read(out / "lmbench_runs.csv")
     assert [r["run"] for r in runs] == LAB_RUNS  # path relative to the raw folder, '/' separators
-    tidy = _read(out / "lmbench_tidy.csv")
+    tidy = tidy_rows(out)
     for r in runs:
         path = raw / r["run"]
         data = path.read_bytes()
@@ -95,7 +97,7 @@ def test_runs_table(raw, tmp_path):
 def test_tidy_rows(raw, tmp_path):
     out = tmp_path / "out"
     ingest(raw, out, jobs=1)
-    tidy = _read(out / "lmbench_tidy.csv")
+    tidy = tidy_rows(out)
     for row in tidy:
         m = catalogue.get(row["metric"])
         assert (row["unit"], row["category"], row["direction"]) == (m.unit, m.category, m.direction)
@@ -147,7 +149,7 @@ def test_bad_file_rejected_others_ingest(raw, tmp_path, bad_name, env, message):
     assert all(runs[r]["status"] == "ok" for r in LAB_RUNS)
     rejected = [i for i in _read(out / "ingest_issues.csv") if i["kind"] == "rejected"]
     assert len(rejected) == 1 and rejected[0]["run"] == run and message in rejected[0]["reason"]
-    tidy_runs = {t["run"] for t in _read(out / "lmbench_tidy.csv")}
+    tidy_runs = {t["run"] for t in tidy_rows(out)}
     assert tidy_runs == set(LAB_RUNS)
 
 
@@ -167,7 +169,8 @@ def test_rerun_is_byte_identical(raw, tmp_path):
     ingest(raw, out, jobs=1)
     assert _tables(out) == first
     # no temporary files left behind; beside the tables, the ingest cache (tests/test_ingest_cache.py)
-    assert sorted(p.name for p in out.iterdir()) == sorted([*first, ingest_mod.CACHE])
+    left = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
+    assert sorted(left) == sorted([*first, ingest_mod.CACHE])
 
 
 def test_serial_and_parallel_identical(raw, tmp_path, monkeypatch):
@@ -359,7 +362,7 @@ def test_runs_patterns_read_an_untouched_lmbench_tree_like_folders(raw, tmp_path
     a, b = tmp_path / "a", tmp_path / "b"
     ingest(tree, a, jobs=1)
     ingest(folders, b, jobs=1)
-    ta, tb = _read(a / "lmbench_tidy.csv"), _read(b / "lmbench_tidy.csv")
+    ta, tb = tidy_rows(a), tidy_rows(b)
     assert len(ta) == len(tb) > 1000
     strip = lambda rows: [{k: v for k, v in r.items() if k != "run"} for r in rows]  # noqa: E731
     assert strip(ta) == strip(tb)  # same values, lines, metrics; only the run path differs

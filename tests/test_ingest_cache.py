@@ -31,10 +31,9 @@ import vizlib.ingest as ingest_mod
 from vizlib import ingest_cache
 from vizlib.ingest import ingest
 
-from conftest import BAD, RAW
+from conftest import BAD, INGEST_TABLES, RAW, ingest_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ("lmbench_tidy.csv", "lmbench_runs.csv", "ingest_issues.csv", "environments.toml", "provenance.json")
 CACHE = ingest_cache.CACHE
 HOUR = 3600
 
@@ -60,7 +59,7 @@ def raw(tmp_path) -> Path:
 
 
 def _tables(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in TABLES}
+    return ingest_outputs(out)
 
 
 def _summary(s) -> dict:
@@ -87,7 +86,8 @@ def _check(raw: Path, out: Path, tmp_path: Path, parsed: int | None = None, **kw
     inc = ingest(raw, out, jobs=kw.pop("jobs", 1), **kw)
     tables, ref = _full(raw, tmp_path)
     got = _tables(out)
-    for name in TABLES:
+    assert got.keys() == tables.keys()
+    for name in tables:
         assert got[name] == tables[name], f"{name} of the incremental ingest differs from a full ingest"
     assert _summary(inc) == _summary(ref)
     assert inc.parsed + inc.reused == inc.files
@@ -142,6 +142,27 @@ def test_adding_a_run_parses_only_that_file(raw, tmp_path):
     _check(raw, out, tmp_path, parsed=1)
 
 
+def test_adding_a_run_rewrites_only_its_environments_tidy_file(raw, tmp_path):
+    """The other environments' tidy files stay the very same files (same inode, same mtime)."""
+    out = tmp_path / "out"
+    _first(raw, out)
+    stat = lambda name: (lambda st: (st.st_ino, st.st_mtime_ns))((out / "lmbench_tidy" / name).stat())  # noqa: E731
+    before = {name: stat(name) for name in ("host.csv", "container.csv", "tcg.csv", "uml.csv")}
+    _unique_copy(raw / "tcg" / "tcg.1", raw / "tcg" / "tcg.05", "mid-table")
+    _check(raw, out, tmp_path, parsed=1)
+    after = {name: stat(name) for name in before}
+    assert [n for n in before if after[n] != before[n]] == ["tcg.csv"]
+
+
+def test_the_single_file_tidy_table_of_earlier_versions_is_removed(raw, tmp_path):
+    out = tmp_path / "out"
+    _first(raw, out)
+    (out / "lmbench_tidy.csv").write_text("environment,run\n")
+    (out / "lmbench_tidy" / "gone-environment.csv").write_text("environment,run\n")
+    _check(raw, out, tmp_path, parsed=0)
+    assert not (out / "lmbench_tidy.csv").exists() and not (out / "lmbench_tidy" / "gone-environment.csv").exists()
+
+
 @pytest.mark.parametrize("keep_size", [True, False])
 def test_a_changed_file_is_parsed_again_even_with_its_old_mtime(raw, tmp_path, keep_size):
     out = tmp_path / "out"
@@ -163,7 +184,7 @@ def test_a_removed_file_disappears(raw, tmp_path):
     (raw / "uml" / "uml.0").unlink()
     (raw / "tcg" / "not_lmbench.txt").unlink()  # a rejected file too
     _check(raw, out, tmp_path, parsed=0)
-    tidy = (out / "lmbench_tidy.csv").read_text()
+    tidy = (out / "lmbench_tidy" / "uml.csv").read_text()
     assert "uml/uml.0" not in tidy and "not_lmbench" not in (out / "ingest_issues.csv").read_text()
 
 
@@ -391,13 +412,18 @@ def _replace_by_copy(path: Path) -> None:
     os.replace(tmp, path)
 
 
+def HOST_TIDY(out: Path) -> Path:  # noqa: N802  (reads as the table it names)
+    return out / "lmbench_tidy" / "host.csv"
+
+
 TABLE_EDITS = {
-    "tidy row appended": lambda out: open(out / "lmbench_tidy.csv", "a").write("host,host/host.3,1,syscall_null,,0.1,"
-                                                                               "us,kernel,lower,false,\n"),
-    "tidy digit edited in place, mtime restored": lambda out: _edit_digit_in_place(out / "lmbench_tidy.csv"),
-    "tidy removed": lambda out: (out / "lmbench_tidy.csv").unlink(),
-    "tidy emptied": lambda out: (out / "lmbench_tidy.csv").write_bytes(b""),
-    "tidy replaced by a copy of itself": lambda out: _replace_by_copy(out / "lmbench_tidy.csv"),
+    "tidy row appended": lambda out: open(HOST_TIDY(out), "a").write("host,host/host.3,1,syscall_null,,0.1,"
+                                                                     "us,kernel,lower,false,\n"),
+    "tidy digit edited in place, mtime restored": lambda out: _edit_digit_in_place(HOST_TIDY(out)),
+    "tidy removed": lambda out: HOST_TIDY(out).unlink(),
+    "tidy emptied": lambda out: HOST_TIDY(out).write_bytes(b""),
+    "tidy replaced by a copy of itself": lambda out: _replace_by_copy(HOST_TIDY(out)),
+    "tidy folder removed": lambda out: shutil.rmtree(out / "lmbench_tidy"),
     "runs row removed": lambda out: (out / "lmbench_runs.csv").write_text(
         "".join((out / "lmbench_runs.csv").read_text().splitlines(keepends=True)[:-1])),
     "issues truncated": lambda out: os.truncate(out / "ingest_issues.csv", 100),
@@ -455,7 +481,8 @@ def test_full_flag_parses_everything(raw, tmp_path):
 
 
 def _folder(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+    """Every file below ``out`` (hidden ones too), by relative path."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def test_an_exception_while_writing_leaves_tables_and_cache_untouched(raw, tmp_path, monkeypatch):
@@ -478,7 +505,7 @@ def test_an_exception_while_writing_leaves_tables_and_cache_untouched(raw, tmp_p
         ingest(raw, out, jobs=1)
     monkeypatch.undo()
     assert _folder(out) == before  # no temporary file, no part folder, no new cache
-    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, CACHE])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*INGEST_TABLES, "lmbench_tidy", CACHE])
     _check(raw, out, tmp_path, parsed=3)
 
 
@@ -487,7 +514,7 @@ import os, signal, sys
 sys.path.insert(0, {root!r})
 real_replace = os.replace
 def die(src, dst, *a, **k):
-    if os.path.basename(dst) == {when!r}:
+    if str(dst).endswith({when!r}):
         os.kill(os.getpid(), signal.SIGKILL)  # power cut just before this file is renamed
     real_replace(src, dst, *a, **k)
 os.replace = die
@@ -496,8 +523,8 @@ ingest({raw!r}, {out!r}, jobs=1)
 """
 
 
-@pytest.mark.parametrize("when", ["lmbench_tidy.csv", "lmbench_runs.csv", "ingest_issues.csv", "provenance.json",
-                                  CACHE])
+@pytest.mark.parametrize("when", ["lmbench_tidy/host.csv", "lmbench_tidy/uml.csv", "lmbench_runs.csv",
+                                  "ingest_issues.csv", "provenance.json", CACHE])
 def test_kill_9_while_publishing_never_leaves_a_cache_that_lies(raw, tmp_path, when):
     """Killed before a given rename: the files renamed so far are new, the rest old. Whatever mix that
     is, the next ingest gives a full ingest's tables (using the cache only if it matches them)."""
@@ -510,15 +537,15 @@ def test_kill_9_while_publishing_never_leaves_a_cache_that_lies(raw, tmp_path, w
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     after = _folder(out)
-    order = ["lmbench_tidy.csv", "lmbench_runs.csv", "ingest_issues.csv", "environments.toml", "provenance.json",
-             CACHE]
+    order = ["lmbench_tidy/host.csv", "lmbench_tidy/uml.csv", "lmbench_runs.csv", "ingest_issues.csv",
+             "environments.toml", "provenance.json", CACHE]  # only the two changed environments' tidy files
     renamed = order[:order.index(when)]
     assert after[CACHE] == before[CACHE]  # the cache is renamed last
     for name in renamed:
         if name not in ("environments.toml", "provenance.json"):  # (unchanged by this change of the raw folder)
             assert after[name] != before[name], f"{name} should have been published before the kill"
     inc = _check(raw, out, tmp_path)
-    if when == "lmbench_tidy.csv":  # nothing published: the old tables and cache agree, the cache is used
+    if when == order[0]:  # nothing published: the old tables and cache agree, the cache is used
         assert (inc.parsed, inc.full_reason) == (1, "")
     else:  # new tables beside the old cache: it does not describe them
         assert inc.parsed == inc.files and "changed after the last ingest" in inc.full_reason
@@ -544,7 +571,7 @@ def test_hostile_file_names(raw, tmp_path):
     _age(raw)
     first = _first(raw, out)
     assert not first.rejected or all("not_lmbench" in r or "empty" in r for r in first.rejected)
-    tidy = (out / "lmbench_tidy.csv").read_bytes()
+    tidy = b"".join(data for name, data in _tables(out).items() if name.startswith("lmbench_tidy/"))
     tidy.decode("utf-8")  # the tables stay UTF-8
     assert b"uml/bad\\xff\\xfename" in tidy
     _check(raw, out, tmp_path, parsed=0)

@@ -92,7 +92,7 @@ def test_report_folder_layout(built):
     for nb in NOTEBOOKS:
         assert (folder / nb.name).is_file(), nb.name
         assert (folder / f"{nb.stem}.html").is_file(), nb.stem
-    assert {"lmbench_tidy.csv", "overhead.csv", "category_summary.csv"} <= {p.name for p in (folder / "processed").iterdir()}
+    assert {"lmbench_tidy", "overhead.csv", "category_summary.csv"} <= {p.name for p in (folder / "processed").iterdir()}
     leftovers = [p.name for p in folder.parent.iterdir() if p.name != "shipped"]
     assert leftovers == [], "no staging folder, lock or .failed left behind"
     timed = [ln for ln in lines if re.search(r"\.ipynb\s+\d+\.\d s", ln)]

@@ -32,6 +32,8 @@ import pytest
 from vizlib import catalogue, ingest as ingest_mod, parser
 from vizlib.parser import ParseError
 
+from conftest import tidy_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw-lmbench-lab"  # fixed real runs whose files these tests name
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -728,7 +730,7 @@ def test_unknown_lines_are_counted_in_the_runs_table(tmp_path):
     assert len(summary.unknown) == 2
     run = _read_csv(tmp_path / "out" / ingest_mod.RUNS)[0]
     assert run["unknown_lines"] == "2" and run["status"] == "ok"
-    tidy = _read_csv(tmp_path / "out" / ingest_mod.TIDY)
+    tidy = tidy_rows(tmp_path / "out")
     n = len(text.split("\n")) - 1
     assert not [r for r in tidy if int(r["line"]) >= n - 1]
 

@@ -28,6 +28,8 @@ from vizlib import ingest as ingest_mod
 from vizlib import manifest as manifest_mod
 from vizlib.manifest import ManifestError
 
+from conftest import tidy_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw-lmbench-lab"  # fixed real runs whose files these tests name
 LAB = RAW / "host" / "host.3"
@@ -162,7 +164,7 @@ def test_symlink_to_a_file_outside_the_raw_folder_is_rejected_and_the_rest_inges
     assert runs["vm/evil"]["status"] == runs["host/up"]["status"] == "rejected"
     assert runs["vm/evil"]["sha256"] == ""  # the outside file was not even read
     assert runs["host/host.3"]["status"] == runs["vm/vm.0"]["status"] == runs["vm/inside"]["status"] == "ok"
-    tidy_runs = {r["run"] for r in _read_csv(tmp_path / "out" / ingest_mod.TIDY)}
+    tidy_runs = {r["run"] for r in tidy_rows(tmp_path / "out")}
     assert tidy_runs == {"host/host.3", "vm/vm.0", "vm/inside"}
 
 
@@ -257,7 +259,7 @@ def test_hostile_log_is_kept_as_data_in_the_tables(tmp_path):
     unknown = [i for i in issues if i["kind"] == "unknown"]
     assert [i["text"] for i in unknown] == [HOSTILE_UNKNOWN]
     # '[mount: ...]' is a header line of lmbench's and is not recorded anywhere (not a column, not an issue)
-    tidy = _read_csv(out / ingest_mod.TIDY)
+    tidy = tidy_rows(out)
     assert not [r for r in tidy if "alert" in "".join(r.values())]  # never a value, metric or param
 
 

@@ -27,13 +27,15 @@ def open_atomic_group(paths, mode: str = "w", **kwargs):
     All are written and fsynced under temporary names first; only then are they renamed, one
     right after the other, so an interruption during the (long) writing leaves every old file in
     place. (POSIX has no multi-file rename: the remaining window is the few microseconds between
-    the renames.)
+    the renames.) Folders made for them are removed again if the block fails.
     """
     paths = [Path(p) for p in paths]
-    tmps, handles = [], []
+    tmps, handles, made = [], [], []
     try:
         for path in paths:
+            missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
             path.parent.mkdir(parents=True, exist_ok=True)
+            made.extend(missing)  # deepest first
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             tmps.append(tmp)
             handles.append(os.fdopen(fd, mode, **kwargs))
@@ -52,6 +54,9 @@ def open_atomic_group(paths, mode: str = "w", **kwargs):
         for tmp in tmps:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+        for folder in made:
+            with contextlib.suppress(OSError):  # (not empty: someone else wrote there meanwhile)
+                folder.rmdir()
         raise
 
 

@@ -1,9 +1,10 @@
 """Ingest a raw folder into the tidy tables of ``data/processed/``.
 
-Three CSV files, written atomically and byte-identical for the same input (files are visited in
+Three CSV tables, written atomically and byte-identical for the same input (files are visited in
 sorted order, floats written with ``repr``, nothing depends on hashing or on the file system):
 
-- ``lmbench_tidy.csv``: one row per measured value (``TIDY_COLUMNS``);
+- ``lmbench_tidy/<environment>.csv``: one row per measured value (``TIDY_COLUMNS``), one file per
+  environment of the manifest;
 - ``lmbench_runs.csv``: one row per raw file, ingested or rejected (``RUNS_COLUMNS``);
 - ``ingest_issues.csv``: every rejected file, invalid, unknown, noise and decode line (``ISSUE_COLUMNS``).
 
@@ -11,14 +12,16 @@ Each file's rows are made on their own (``parse_one``): the tables are the files
 order, plus a ``duplicate`` issue row after a file whose content an earlier file has. Parsing runs
 in worker processes when there are many files, in batches that shrink towards the end so the
 workers finish together; each worker writes its files' tidy rows to a part file and returns the
-small rest as CSV bytes, and the parent copies the part files into the table in the kernel: it never
-holds the rows, nor one Python object per value. The table goes to disk in the background as it
-grows, so publishing it does not wait for hundreds of MB.
+small rest as CSV bytes, and the parent copies the part files into the tidy files in the kernel: it
+never holds the rows, nor one Python object per value. A tidy file goes to disk in the background as
+it grows, so publishing a fleet's table does not wait for hundreds of MB.
 
 Incremental: ``ingest_cache.json`` (``vizlib.ingest_cache``) records where each file's rows went.
 The next ingest into the same folder parses only new or changed files and copies the other files'
-rows from the previous tables, byte ranges checked against their CRC-32; the result is the same
-bytes as a full ingest. Any doubt about the cache or the previous tables means a full ingest.
+rows from the previous tables, byte ranges checked against their CRC-32; an environment whose files
+are all unchanged keeps its tidy file as it is (checked the same way), so adding a run rewrites one
+environment's rows, not the fleet's. The result is the same bytes as a full ingest. Any doubt about
+the cache or the previous tables means a full ingest.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from . import __version__, atomic, catalogue, ingest_cache, manifest as manifest
 from .errors import ManifestError, ParseError
 from .ingest_cache import Entry
 from .parser import MAX_FILE_BYTES, META_COLUMNS, parse_bytes, too_big_reason
-from .tables import ISSUE_COLUMNS, ISSUES, MANIFEST_COPY, PROVENANCE, RUNS, RUNS_COLUMNS, TIDY, TIDY_COLUMNS
+from .tables import ISSUE_COLUMNS, ISSUES, MANIFEST_COPY, PROVENANCE, RUNS, RUNS_COLUMNS, TIDY, TIDY_COLUMNS, tidy_file
 
 PARALLEL_MIN_FILES = 300  # below this, starting worker processes (~90 ms CPU each) costs more than it saves
 BATCH_MIN, BATCH_MAX = 16, 1024  # files per batch a worker parses (~1 ms each); see _batches
@@ -436,40 +439,52 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None, *, full: bo
     # Thousands of cache entries and per-file records, no reference cycles: the cyclic collector's
     # passes over them were ~6% of a re-ingest's time.
     with _gc_paused():
-        cache, why = (None, "a full ingest was asked for") if full else ingest_cache.load(out_dir, (TIDY, RUNS, ISSUES))
+        cache, why = (None, "a full ingest was asked for") if full else ingest_cache.load(out_dir, (RUNS, ISSUES))
         try:
-            return _ingest(raw_dir, out_dir, files, manifest_bytes, jobs, progress, cache, why)
+            return _ingest(raw_dir, out_dir, files, man, manifest_bytes, jobs, progress, cache, why)
         except ingest_cache.CacheMismatch as exc:  # found while copying: nothing was published
-            return _ingest(raw_dir, out_dir, files, manifest_bytes, jobs, progress, None, str(exc))
+            return _ingest(raw_dir, out_dir, files, man, manifest_bytes, jobs, progress, None, str(exc))
 
 
-def _ingest(raw_dir: Path, out_dir: Path, files, manifest_bytes: bytes, jobs: int, progress, cache, why: str):
+def _ingest(raw_dir: Path, out_dir: Path, files, man, manifest_bytes: bytes, jobs: int, progress, cache, why: str):
     summary = IngestSummary(raw_dir, out_dir, files=len(files), full_reason=why)
     scan_ns = time.time_ns()  # before any stat: a file changed from here on is "racy" next time
     stats = [_stat(path) for _env, path, _run in files]
     plan = _plan(files, stats, cache)
     todo = [f for f, reuse in zip(files, plan) if reuse is None]
     summary.parsed, summary.reused = len(todo), len(files) - len(todo)
+    envs = list(man.environments)
+    kept = _kept_tidy_files(envs, files, plan, cache)
+    rewrite = [env for env in envs if env not in kept]
 
-    outputs = [out_dir / name for name in (TIDY, RUNS, ISSUES, MANIFEST_COPY, PROVENANCE, CACHE)]  # cache renamed last
-    with atomic.open_atomic_group(outputs, "wb") as (tidy_fh, runs_fh, issues_fh, man_fh, prov_fh, cache_fh), \
+    outputs = [out_dir / tidy_file(env) for env in rewrite]
+    outputs += [out_dir / name for name in (RUNS, ISSUES, MANIFEST_COPY, PROVENANCE, CACHE)]  # cache renamed last
+    with atomic.open_atomic_group(outputs, "wb") as handles, \
             tempfile.TemporaryDirectory(prefix=".ingest-parts-", dir=out_dir) as part_dir, \
             _Previous(out_dir if cache is not None and summary.reused else None) as old, \
-            contextlib.closing(_parsed(todo, jobs, Path(part_dir), lambda: tidy.write_pending())) as parsed, \
+            contextlib.closing(_parsed(todo, jobs, Path(part_dir), lambda: tidy and tidy.write_pending())) as parsed, \
             contextlib.ExitStack() as stop:  # (left first: writebacks end before anything is closed)
-        tidy, runs, issues = out = [_Table(fh, _csv_text([columns]).encode()) for fh, columns in
-                                    ((tidy_fh, TIDY_COLUMNS), (runs_fh, RUNS_COLUMNS), (issues_fh, ISSUE_COLUMNS))]
-        for table in out:
+        *tidy_fhs, runs_fh, issues_fh, man_fh, prov_fh, cache_fh = handles
+        tidy_header = _csv_text([TIDY_COLUMNS]).encode()
+        tidy_tables = {env: _Table(fh, tidy_header) for env, fh in zip(rewrite, tidy_fhs)}
+        runs, issues = _Table(runs_fh, _csv_text([RUNS_COLUMNS]).encode()), _Table(issues_fh, _csv_text([ISSUE_COLUMNS]).encode())
+        for table in (*tidy_tables.values(), runs, issues):
             stop.callback(table.close)
         old.check([e for e in plan if e is not None])
         seen_hash: dict[str, str] = {}
         entries = []
+        tidy, tidy_env = None, None
         for i, ((env, _path, run), st, reuse) in enumerate(zip(files, stats, plan)):
+            if env != tidy_env:  # files come environment by environment
+                if tidy is not None:
+                    tidy.complete()
+                tidy, tidy_env = tidy_tables.get(env), env  # None: the environment's file is kept as it is
             if reuse is not None:  # the previous tables' bytes (their CRC-32 checked by old.check)
                 rec = reuse
                 tidy_span, runs_span, issues_span = old.spans(rec)
-                entries.append(Entry(env, run, *st, rec.sha256, rec.dup_sha, *tidy.add(*tidy_span),
-                                     *runs.add(*runs_span), *issues.add(*issues_span), *rec[_CRC:]))
+                where = tidy.add(*tidy_span) if tidy is not None else (rec.tidy_off, rec.tidy_len)
+                entries.append(Entry(env, run, *st, rec.sha256, rec.dup_sha, *where, *runs.add(*runs_span),
+                                     *issues.add(*issues_span), *rec[_CRC:]))
             else:
                 rec, buf, a = next(parsed)
                 offsets = (*tidy.add(buf, a, a + rec.tidy_len), *runs.add(rec.runs, 0, len(rec.runs)),
@@ -490,10 +505,13 @@ def _ingest(raw_dir: Path, out_dir: Path, files, manifest_bytes: bytes, jobs: in
             if progress:
                 progress(i + 1, len(files))
         identities = {}
-        for name, table in zip((TIDY, RUNS, ISSUES), out):
-            table.flush()
-            identities[name] = ingest_cache.table_identity(table.fd)
-        old.finish()  # CacheMismatch, and nothing published, unless every copied range had its CRC-32
+        for name, table in (*((tidy_file(env), tidy_tables.get(env)) for env in envs), (RUNS, runs), (ISSUES, issues)):
+            if table is None:  # kept as it is
+                identities[name] = cache.tables[name]
+            else:
+                table.flush()
+                identities[name] = ingest_cache.table_identity(table.fd)
+        old.finish()  # CacheMismatch, and nothing published, unless every reused range had its CRC-32
         old.close()  # the previous tables may be replaced now
         man_fh.write(manifest_bytes)
         prov = {"raw_dir": paths.project_relative(raw_dir) or str(raw_dir.resolve()),
@@ -501,7 +519,47 @@ def _ingest(raw_dir: Path, out_dir: Path, files, manifest_bytes: bytes, jobs: in
                 "files": len(files)}
         prov_fh.write((json.dumps(prov, indent=1, sort_keys=True) + "\n").encode())
         cache_fh.write(ingest_cache.dumps(scan_ns, identities, entries))
+    _remove_stale_tidy_files(out_dir, envs)
     return summary
+
+
+def _kept_tidy_files(envs: list, files, plan, cache) -> set:
+    """The environments whose tidy file the previous ingest left exactly as this one would write it:
+    every one of its files reused, in the same order, their rows filling the file from the header
+    to its end. Those files are not written again (their rows are still checked against their
+    CRC-32, by ``_Previous.check``)."""
+    if cache is None:
+        return set()
+    reused: dict = {env: [] for env in envs}
+    for (env, _path, _run), reuse in zip(files, plan):
+        reused[env].append(reuse)
+    header = len(_csv_text([TIDY_COLUMNS]).encode())
+    kept = set()
+    for env, recs in reused.items():
+        identity = cache.tables.get(tidy_file(env))
+        if identity is None or None in recs:
+            continue
+        end = header
+        for rec in recs:
+            if rec.tidy_off != end:
+                break
+            end += rec.tidy_len
+        else:
+            if end == identity[1]:  # (identity: inode, size, mtime_ns)
+                kept.add(env)
+    return kept
+
+
+def _remove_stale_tidy_files(out_dir: Path, envs: list) -> None:
+    """Remove the tidy files of environments the manifest no longer has (the folder is ingest's own),
+    and the single-file ``lmbench_tidy.csv`` of earlier versions, once the new tables are published."""
+    keep = {Path(tidy_file(env)).name for env in envs}
+    for path in (out_dir / TIDY).glob("*.csv"):
+        if path.name not in keep:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (out_dir / "lmbench_tidy.csv").unlink()
 
 
 def _stat(path: str) -> tuple | None:
@@ -599,12 +657,12 @@ class _Table:
             self._sync_behind(self.small_bytes)
             self.small, self.small_bytes = [], 0
 
-    def _sync_behind(self, written: int) -> None:
-        """Every SYNC_EVERY bytes, write the table to disk in a background thread (``fdatasync``)
-        while parsing goes on, so the fsync that publishes it has only the last part left to write
-        (at fleet scale the table is hundreds of MB: ~0.15 s of waiting at the end otherwise)."""
+    def _sync_behind(self, written: int, now: bool = False) -> None:
+        """Every SYNC_EVERY bytes (or ``now``), write the table to disk in a background thread
+        (``fdatasync``) while parsing goes on, so the fsync that publishes it has only the last part
+        left to write (a fleet's tidy table is hundreds of MB: ~0.15 s of waiting at the end otherwise)."""
         self.unsynced += written
-        if self.unsynced >= self.SYNC_EVERY and (self.syncer is None or not self.syncer.is_alive()):
+        if (now or self.unsynced >= self.SYNC_EVERY) and (self.syncer is None or not self.syncer.is_alive()):
             self.unsynced = 0
             # on its own descriptor: if the ingest fails and the table's is closed (and its number
             # reused by the next open), the thread still syncs this table and nothing else
@@ -623,6 +681,11 @@ class _Table:
         """Write what ``add`` holds back (the pending range, the gathered small pieces)."""
         self._flush_range()
         self._flush_small()
+
+    def complete(self) -> None:
+        """Nothing more will be added: write it all, and to disk in the background."""
+        self.write_pending()
+        self._sync_behind(0, now=True)
 
     def flush(self) -> None:
         """Write everything added and wait for the background writeback; raises the OSError it met."""
@@ -696,30 +759,43 @@ class _Previous:
     """
 
     def __init__(self, out_dir: Path | None):
-        self.out_dir, self.tables = out_dir, []
+        self.out_dir, self.runs, self.issues, self.tidy = out_dir, None, None, {}
         self.thread, self.bad = None, ""
 
     def __enter__(self):
         if self.out_dir is not None:
-            for name in (TIDY, RUNS, ISSUES):
-                try:
-                    self.tables.append(_FileSource(self.out_dir / name, previous=True))
-                except OSError as exc:
-                    self.close()
-                    raise ingest_cache.CacheMismatch(f"cannot read the previous {name}: {exc}") from None
+            self.runs, self.issues = self._open(RUNS), self._open(ISSUES)
         return self
+
+    def _open(self, name: str) -> _FileSource:
+        try:
+            return _FileSource(self.out_dir / name, previous=True)
+        except OSError as exc:
+            raise ingest_cache.CacheMismatch(f"cannot read the previous {name}: {exc}") from None
+
+    def _tidy(self, env: str) -> _FileSource:
+        """The previous tidy file of ``env``, opened the first time it is asked for."""
+        if env not in self.tidy:
+            self.tidy[env] = self._open(tidy_file(env))
+        return self.tidy[env]
 
     def check(self, entries: list) -> None:
         if entries:
+            for env in dict.fromkeys(e.environment for e in entries):
+                self._tidy(env)  # opened here: the thread only reads
             self.thread = threading.Thread(target=self._check, args=(entries,), daemon=True)
             self.thread.start()
 
     def _check(self, entries: list) -> None:
         try:
-            tidy, runs, issues = self.tables
-            crc = tidy.crcs([(e.tidy_off, e.tidy_len) for e in entries])
-            crc = runs.crcs([(e.runs_off, e.runs_len) for e in entries], crc)
-            crc = issues.crcs([(e.issues_off, e.issues_len) for e in entries], crc)
+            by_env: dict = {}
+            for e in entries:
+                by_env.setdefault(e.environment, []).append(e)
+            entries = [e for group in by_env.values() for e in group]
+            crc = [c for env, group in by_env.items()
+                   for c in self.tidy[env].crcs([(e.tidy_off, e.tidy_len) for e in group])]
+            crc = self.runs.crcs([(e.runs_off, e.runs_len) for e in entries], crc)
+            crc = self.issues.crcs([(e.issues_off, e.issues_len) for e in entries], crc)
             bad = next((e.run for e, c in zip(entries, crc) if c != e.crc), "")
         except Exception as exc:  # noqa: BLE001  (reported by finish)
             bad = f"{type(exc).__name__}: {exc}"
@@ -727,7 +803,7 @@ class _Previous:
 
     def spans(self, entry) -> tuple:
         """(source, start, end) of the entry's tidy, runs and issues bytes; CacheMismatch if out of range."""
-        tidy, runs, issues = self.tables
+        tidy, runs, issues = self._tidy(entry.environment), self.runs, self.issues
         spans = ((tidy, entry.tidy_off, entry.tidy_off + entry.tidy_len),
                  (runs, entry.runs_off, entry.runs_off + entry.runs_len),
                  (issues, entry.issues_off, entry.issues_off + entry.issues_len))
@@ -748,9 +824,10 @@ class _Previous:
         if self.thread is not None:
             self.thread.join()
             self.thread = None
-        for table in self.tables:
-            table.close()
-        self.tables = []
+        for table in (self.runs, self.issues, *self.tidy.values()):
+            if table is not None:
+                table.close()
+        self.runs, self.issues, self.tidy = None, None, {}
 
     def __exit__(self, *exc):
         self.close()
@@ -789,7 +866,7 @@ def ensure_tables(processed_dir, raw_dir=None, *, refresh: bool = True) -> Table
     raw folder is gone, the recorded manifest copy is used as it is.
     """
     processed = Path(processed_dir)
-    have = all((processed / name).is_file() for name in (TIDY, RUNS, ISSUES))
+    have = (processed / TIDY).is_dir() and all((processed / name).is_file() for name in (RUNS, ISSUES))
     recorded = recorded_raw(processed) if have else None
     if raw_dir is None:
         raw = recorded if recorded is not None else (None if have else paths.RAW)

@@ -9,20 +9,22 @@ is JSON:
   (parser, catalogue, tables, ingest, this one) and the Python version, hashed: a new parser or
   catalogue makes the whole cache stale;
 - ``scan_ns``: when that ingest started looking at the raw files (the racy-file reference below);
-- ``tables``: inode, size and mtime of each table as that ingest left it;
-- ``files``: one row (``Entry``) per raw file whose result depends only on its content: environment, run, the
-  stat signature (size, mtime_ns, ctime_ns, inode), the content's sha256, where its rows are in the
-  three tables (byte offset and length each), a CRC-32 of those bytes, and its summary (values,
-  noise and decode lines, the rejection reason, unknown and invalid lines).
+- ``tables``: inode, size and mtime of each table file as that ingest left it (each environment's
+  tidy file, the runs and the issues tables);
+- ``files``: one row (``Entry``) per raw file whose result depends only on its content: environment,
+  run, the stat signature (size, mtime_ns, ctime_ns, inode), the content's sha256, where its rows
+  are (its environment's tidy file, runs, issues: byte offset and length each), a CRC-32 of those
+  bytes, and its summary (values, noise and decode lines, the rejection reason, unknown and
+  invalid lines).
 
 Never trusted blindly. The cache is used only when its checksum, format, shape and fingerprint are
-right and the three tables are the files it was written with (same inode, size and mtime);
+right and the table files are the ones it was written with (same inode, size and mtime);
 otherwise ``load`` says why and ingest parses everything. A file's rows are reused only under the
 same environment and run, and only when its stat signature is unchanged and its mtime is older than
 two seconds before that scan, or else when its content still has the recorded sha256 (a file
 changed within the file system's timestamp granularity of the scan can keep its stat: git's "racy"
-rule). Every copied range is checked against its CRC-32 as it is copied (``check``); a mismatch
-(a table edited in place with its mtime restored) raises ``CacheMismatch`` and ingest starts over
+rule). Every reused range is checked against its CRC-32, as it is copied or, in a tidy file left
+as it is, in place (``check``); a mismatch (a table edited in place with its mtime restored) raises ``CacheMismatch`` and ingest starts over
 with a full parse. Standard library only.
 """
 
@@ -90,7 +92,7 @@ class Entry(NamedTuple):
     ino: int
     sha256: str  # of its content
     dup_sha: str  # the sha256 duplicate detection compares ("" for an empty file)
-    tidy_off: int  # where its rows are in lmbench_tidy.csv
+    tidy_off: int  # where its rows are in its environment's tidy file (lmbench_tidy/<environment>.csv)
     tidy_len: int
     runs_off: int  # ... its row in lmbench_runs.csv
     runs_len: int
@@ -159,7 +161,8 @@ def dumps(scan_ns: int, tables: dict, entries) -> bytes:
 
 def load(out_dir, tables=()) -> tuple[Cache | None, str]:
     """The cache of ``out_dir`` if it can be trusted, else (None, why not). ``tables``: the table
-    files the cache must describe (each checked to be the very file it was written with)."""
+    files the cache must describe; each one it describes is checked to be the very file it was
+    written with."""
     out_dir = Path(out_dir)
     path = out_dir / CACHE
     try:
@@ -185,7 +188,7 @@ def load(out_dir, tables=()) -> tuple[Cache | None, str]:
         entries = _entries(doc["files"])
     except (ValueError, TypeError, KeyError) as exc:
         return None, f"ingest cache malformed ({exc})"
-    for name in tables or recorded:
+    for name in recorded:  # every table it describes: the tidy files, runs and issues
         identity = recorded[name]
         try:
             st = os.stat(out_dir / name)

@@ -227,11 +227,11 @@ def normalise_tables(ctx: Context, *, seed: int = 0, n_boot: int | None = None, 
 
 
 def load_tables(ctx: Context, *, seed: int = 0, n_boot: int | None = None, statistic: str = "median") -> dict:
-    """The normalisation tables 02_overhead wrote (if they are newer than the tidy table and made with
+    """The normalisation tables 02_overhead wrote (if they are newer than the last ingest and made with
     ``statistic``), else freshly computed."""
-    from .tables import ANALYSIS_FILES, OVERHEAD, TIDY, load_analysis
+    from .tables import ANALYSIS_FILES, PROVENANCE, load_analysis
 
-    tidy_time = (ctx.processed_dir / TIDY).stat().st_mtime
+    tidy_time = (ctx.processed_dir / PROVENANCE).stat().st_mtime  # ingest rewrites it every time
     files = [ctx.processed_dir / name for name in ANALYSIS_FILES.values()]
     if all(p.is_file() and p.stat().st_mtime >= tidy_time for p in files):
         tables = load_analysis(ctx.processed_dir)

@@ -4,7 +4,9 @@ Ingest writes the first three (with a copy of the manifest it used and ``provena
 every later step knows which raw folder made the tables), normalisation the next four, into a
 processed folder:
 
-- ``lmbench_tidy.csv``: one row per measured value (``TIDY_COLUMNS``);
+- ``lmbench_tidy/<environment>.csv``: one row per measured value (``TIDY_COLUMNS``), one file per
+  environment of the manifest (so that adding a run rewrites only its environment's file; ``load_tidy``
+  reads them as one table);
 - ``lmbench_runs.csv``: one row per raw file, ingested or rejected (``RUNS_COLUMNS``);
 - ``ingest_issues.csv``: rejected files and every invalid, unknown, noise and decode line;
 - ``overhead.csv``, ``missing_metrics.csv``, ``sanity_checks.csv``, ``category_summary.csv`` and
@@ -22,7 +24,7 @@ from pathlib import Path
 from . import atomic
 from .parser import META_COLUMNS
 
-TIDY = "lmbench_tidy.csv"
+TIDY = "lmbench_tidy"  # a folder: the tidy table, one ``<environment>.csv`` per environment (``tidy_file``)
 RUNS = "lmbench_runs.csv"
 ISSUES = "ingest_issues.csv"
 OVERHEAD = "overhead.csv"
@@ -96,8 +98,23 @@ FLOAT_COLUMNS = frozenset({"value", "virtual_value", "baseline_value", "slowdown
 _LOAD_CHUNK_ROWS = 500_000
 
 
+def tidy_file(environment: str) -> str:
+    """Where an environment's rows of the tidy table are, relative to the processed folder."""
+    return f"{TIDY}/{environment}.csv"
+
+
+def tidy_files(processed_dir) -> list[Path]:
+    """The tidy table's files in ``processed_dir``, by environment name; FileNotFoundError if there
+    is no tidy table there."""
+    folder = Path(processed_dir) / TIDY
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no tidy table in {processed_dir}: {folder} is not a folder (run ingest)")
+    return sorted(folder.glob("*.csv"), key=lambda p: p.stem)
+
+
 def load_tidy(processed_dir):
-    """``lmbench_tidy.csv``: value as float, low_precision as bool, text columns as categoricals.
+    """The tidy table (every file of ``lmbench_tidy/``, by environment name): value as float,
+    low_precision as bool, text columns as categoricals.
 
     A fleet's table repeats a few hundred distinct strings millions of times, and one Python string
     per cell would take gigabytes, so text columns are categoricals of str. They compare, filter
@@ -106,15 +123,18 @@ def load_tidy(processed_dir):
     import numpy as np
     import pandas as pd
 
-    path = Path(processed_dir) / TIDY
-    header = list(pd.read_csv(path, nrows=0).columns)
+    files = tidy_files(processed_dir)
+    header = list(pd.read_csv(files[0], nrows=0).columns) if files else list(TIDY_COLUMNS)
     text = [c for c in header if c not in FLOAT_COLUMNS and c not in INT_COLUMNS]
     dtypes = {c: "category" for c in text}
     # read in chunks: the CSV parser's working memory stays that of one chunk
-    chunks = list(pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values={"value": ["", "nan", "NaN"]},
-                              chunksize=_LOAD_CHUNK_ROWS))
-    if not chunks:
-        df = pd.read_csv(path, dtype=dtypes, keep_default_na=False)
+    chunks = [chunk for path in files
+              for chunk in pd.read_csv(path, dtype=dtypes, keep_default_na=False,
+                                       na_values={"value": ["", "nan", "NaN"]}, chunksize=_LOAD_CHUNK_ROWS)
+              if len(chunk)]  # (an environment without rows: its empty chunk's categories are of another dtype)
+    if not chunks:  # no rows: the first file's header, typed (no file: a manifest of no environments)
+        df = (pd.read_csv(files[0], dtype=dtypes, keep_default_na=False) if files else
+              pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, float)) for c in header}, columns=header))
     elif len(chunks) == 1:
         df = chunks[0]
     else:
