@@ -733,15 +733,19 @@ class _FileSource:
                 raise OSError(errno.EIO, f"{self.name} ended {b - a} bytes before the rows a worker wrote to it")
             a += n
 
-    def crcs(self, ranges, start=None) -> list[int]:
+    def crcs(self, ranges, start=None, buffer: bytearray | None = None) -> list[int]:
         """CRC-32 of each (offset, length) range, continuing ``start[i]``; reads the table in large
-        blocks (the ranges mostly follow each other)."""
-        out, block, block_off = [], b"", 0
+        blocks (the ranges mostly follow each other) into ``buffer``, reused from call to call (a
+        fresh 8 MB block per read costs its page faults: the check took 3x longer)."""
+        out, block_off, block_len = [], 0, 0
+        buffer = buffer if buffer is not None else bytearray(1 << 23)
+        view = memoryview(buffer)
         for i, (off, n) in enumerate(ranges):
-            if not (block_off <= off and off + n <= block_off + len(block)):
-                block_off, block = off, os.pread(self.fd, max(n, 1 << 23), off)
-            with memoryview(block) as view:
-                out.append(zlib.crc32(view[off - block_off:off - block_off + n], start[i] if start else 0))
+            if not (block_off <= off and off + n <= block_off + block_len):
+                if n > len(view):
+                    view = memoryview(bytearray(n))
+                block_off, block_len = off, os.preadv(self.fd, [view], off)
+            out.append(zlib.crc32(view[off - block_off:off - block_off + min(n, block_len)], start[i] if start else 0))
         return out
 
     def close(self) -> None:
@@ -792,10 +796,11 @@ class _Previous:
             for e in entries:
                 by_env.setdefault(e.environment, []).append(e)
             entries = [e for group in by_env.values() for e in group]
+            buffer = bytearray(1 << 23)
             crc = [c for env, group in by_env.items()
-                   for c in self.tidy[env].crcs([(e.tidy_off, e.tidy_len) for e in group])]
-            crc = self.runs.crcs([(e.runs_off, e.runs_len) for e in entries], crc)
-            crc = self.issues.crcs([(e.issues_off, e.issues_len) for e in entries], crc)
+                   for c in self.tidy[env].crcs([(e.tidy_off, e.tidy_len) for e in group], buffer=buffer)]
+            crc = self.runs.crcs([(e.runs_off, e.runs_len) for e in entries], crc, buffer)
+            crc = self.issues.crcs([(e.issues_off, e.issues_len) for e in entries], crc, buffer)
             bad = next((e.run for e, c in zip(entries, crc) if c != e.crc), "")
         except Exception as exc:  # noqa: BLE001  (reported by finish)
             bad = f"{type(exc).__name__}: {exc}"
