@@ -7,5 +7,5 @@ vizlib raises.
 
 from .errors import VizlibError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["VizlibError", "__version__"]
