@@ -143,24 +143,28 @@ def _weighted_sum(X: np.ndarray, W: np.ndarray) -> np.ndarray:
     return out
 
 
-def _core(prep: Prepared, W: np.ndarray):
-    """relative time, interval, largest category and notes per environment (rows) and weight
-    vector (columns of the results; W is (S, C)).
+def _weighted_draws(R: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``_weighted_sum(R, W)`` of the E x B x C draws laid out E x S x B (the same sums, in the same
+    order): each interval's draws are then contiguous, which its percentiles need."""
+    out = np.zeros((R.shape[0], W.shape[0], R.shape[1]))
+    for c in range(W.shape[1]):
+        out += R[:, None, :, c] * W[None, :, c, None]
+    return out
 
-    A weighted category with no slowdown makes the estimate NaN with the reason (never a silent
-    0). Replicates in which a weighted category is undefined are left out of the interval, as
-    ``vizlib.normalise`` does for single metrics; the note says how many were used.
+
+def _core(prep: Prepared, W: np.ndarray):
+    """Relative time, its interval and the number of draws behind it, per environment (rows) and
+    weight vector (columns of the results; W is (S, C)).
+
+    A weighted category with no slowdown makes the estimate NaN (``_labels`` says why: never a
+    silent 0). Draws in which a weighted category is undefined are left out of the interval, as
+    ``vizlib.normalise`` does for single metrics.
     """
     E, S = len(prep.environments), W.shape[0]
     active = W > 0  # S x C
-    missing_cat = np.isnan(prep.slowdown)  # E x C
-    missing = (missing_cat[:, None, :] & active[None]).any(axis=2)  # E x S
+    missing = (np.isnan(prep.slowdown)[:, None, :] & active[None]).any(axis=2)  # E x S
     rel = _weighted_sum(np.nan_to_num(prep.slowdown, nan=0.0), W)  # E x S
     rel[missing] = np.nan
-    contrib = (np.nan_to_num(prep.slowdown, nan=0.0)[:, None, :] - 1.0) * W[None]  # E x S x C
-    contrib[:, ~active] = -np.inf
-    largest = np.argmax(contrib, axis=2)  # E x S
-    adds_time = np.take_along_axis(contrib, largest[:, :, None], axis=2)[:, :, 0] > 0
     lo = np.full((E, S), np.nan)
     hi = np.full((E, S), np.nan)
     used = np.zeros((E, S), dtype=int)
@@ -170,18 +174,31 @@ def _core(prep: Prepared, W: np.ndarray):
     if n_boot and S:
         R = prep.replicates  # E x B x C
         if np.isfinite(R).all():  # the usual case, and the explorer's hot path: no copies, no mask
-            rb = _weighted_sum(R, W)  # E x B x S
+            rb = _weighted_draws(R, W)  # E x S x B
         else:  # (nan_to_num also turns an infinite draw into the largest float, as it always did here)
-            rb = _weighted_sum(np.nan_to_num(R, nan=0.0), W)
-            undefined = _weighted_sum(np.isnan(R).astype(float), active.astype(float)) > 0
-            rb[undefined] = np.nan
-        used = stats.finite_count(rb, axis=1)  # E x S
+            rb = _weighted_draws(np.nan_to_num(R, nan=0.0), W)
+            rb[_weighted_draws(np.isnan(R).astype(float), active.astype(float)) > 0] = np.nan
+        used = stats.finite_count(rb, axis=2)  # E x S
         ok = ~blocked & (used > 0)
         if ok.any():
-            # percentiles of every (environment, weights) column, kept where ``ok``: masking the others
-            # with NaN first would send every column down numpy's much slower NaN-aware path
-            lo_all, hi_all = stats.interval(rb, axis=1)
+            # percentiles of every (environment, weights) row, kept where ``ok``: masking the others
+            # with NaN first would send every row down numpy's much slower NaN-aware path
+            lo_all, hi_all = stats.interval(rb, axis=2, overwrite_input=True)
             lo[ok], hi[ok] = lo_all[ok], hi_all[ok]
+    return rel, lo, hi, used
+
+
+def _labels(prep: Prepared, W: np.ndarray, used: np.ndarray) -> tuple[list, list]:
+    """The largest category and the note of each estimate of ``_core`` (environments x weight vectors)."""
+    E, S = len(prep.environments), W.shape[0]
+    active = W > 0  # S x C
+    missing_cat = np.isnan(prep.slowdown)  # E x C
+    missing = (missing_cat[:, None, :] & active[None]).any(axis=2)  # E x S
+    contrib = (np.nan_to_num(prep.slowdown, nan=0.0)[:, None, :] - 1.0) * W[None]  # E x S x C
+    contrib[:, ~active] = -np.inf
+    largest = np.argmax(contrib, axis=2)  # E x S
+    adds_time = np.take_along_axis(contrib, largest[:, :, None], axis=2)[:, :, 0] > 0
+    n_boot = 0 if prep.replicates is None else prep.replicates.shape[1]
     # the largest contributor only when some category adds time: with every w*(s-1) <= 0 there is none
     largest_names = [["" if missing[i, s] or not adds_time[i, s] else CATEGORIES[largest[i, s]] for s in range(S)]
                      for i in range(E)]
@@ -211,7 +228,7 @@ def _core(prep: Prepared, W: np.ndarray):
                 if coarse:
                     row[-1] = "; ".join(x for x in (row[-1], f"printed with low precision: {', '.join(coarse)}") if x)
         notes.append(row)
-    return rel, lo, hi, largest_names, notes
+    return largest_names, notes
 
 
 def evaluate(prep: Prepared, mix: Mapping[str, float]) -> pd.DataFrame:
@@ -221,7 +238,9 @@ def evaluate(prep: Prepared, mix: Mapping[str, float]) -> pd.DataFrame:
     ``ci_low``/``ci_high`` = the 95 % interval of ``relative_time`` over the joint replicates,
     ``largest_category`` = argmax of ``w_i * (s_i - 1)`` over weighted categories.
     """
-    rel, lo, hi, largest, notes = _core(prep, _weights(mix)[None, :])
+    W = _weights(mix)[None, :]
+    rel, lo, hi, used = _core(prep, W)
+    largest, notes = _labels(prep, W, used)
     has = np.isfinite(lo[:, 0]) & np.isfinite(hi[:, 0]) & (hi[:, 0] > lo[:, 0])
     return pd.DataFrame({
         "environment": prep.environments,
@@ -265,7 +284,7 @@ def sensitivity(prep: Prepared, mix, category: str, steps: int = 21) -> pd.DataF
         raise MixError("steps must be at least 2")
     shares = np.linspace(0.0, 1.0, steps)
     W = np.array([_weights(rebalance(mix, category, x)) for x in shares])
-    rel, lo, hi, _largest, _notes = _core(prep, W)
+    rel, lo, hi, _used = _core(prep, W)  # (no labels: the view shows none)
     E = len(prep.environments)
     return pd.DataFrame({
         "environment": np.repeat(prep.environments, steps),

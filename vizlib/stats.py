@@ -92,15 +92,16 @@ def location_draws(units: np.ndarray, n_draws: int, generator: np.random.Generat
     return out
 
 
-def interval(replicates: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(low, high): the 2.5th and 97.5th percentiles along ``axis``, NaN left out (NaN if all are)."""
+def interval(replicates: np.ndarray, axis: int = 0, overwrite_input: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high): the 2.5th and 97.5th percentiles along ``axis``, NaN left out (NaN if all are).
+    ``overwrite_input``: the replicates may be reordered in place (no copy: for a temporary array)."""
     R = np.asarray(replicates, float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if np.isnan(R).any():
-            lo, hi = np.nanpercentile(R, CI_PERCENTILES, axis=axis)
+            lo, hi = np.nanpercentile(R, CI_PERCENTILES, axis=axis, overwrite_input=overwrite_input)
         else:
-            lo, hi = np.percentile(R, CI_PERCENTILES, axis=axis)
+            lo, hi = np.percentile(R, CI_PERCENTILES, axis=axis, overwrite_input=overwrite_input)
     return lo, hi
 
 
