@@ -633,6 +633,22 @@ def test_cli_says_what_was_parsed_and_reused(raw, tmp_path):
     assert f"parsed {files + 1} files (full ingest: a full ingest was asked for)" in res.stdout
 
 
+@pytest.mark.parametrize("change", ["removed", "added"])
+def test_ensure_tables_ingests_when_the_tidy_files_are_not_one_per_environment(raw, tmp_path, change):
+    """A missing environment's file would silently drop its rows; a stray one would add an environment."""
+    out = tmp_path / "out"
+    _first(raw, out)
+    assert ingest_mod.ensure_tables(out, raw).ingested is None  # current
+    if change == "removed":
+        (out / "lmbench_tidy" / "tcg.csv").unlink()
+    else:
+        shutil.copy(out / "lmbench_tidy" / "tcg.csv", out / "lmbench_tidy" / "tcg-copy.csv")
+    settled = ingest_mod.ensure_tables(out, raw)
+    assert settled.ingested is not None
+    tables, _ = _full(raw, tmp_path)
+    assert _tables(out) == tables
+
+
 def test_ensure_tables_ingests_incrementally(raw, tmp_path):
     out = tmp_path / "out"
     _first(raw, out)

@@ -896,9 +896,12 @@ def ensure_tables(processed_dir, raw_dir=None, *, refresh: bool = True) -> Table
 
 
 def _tables_current(raw: Path, processed: Path, man) -> bool:
-    """True when the tables were made from this manifest and list the raw folder's files with their sizes."""
+    """True when the tables were made from this manifest, have a tidy file for each of its environments
+    (and no other), and list the raw folder's files with their sizes."""
     copy = processed / MANIFEST_COPY
     if not copy.is_file() or manifest_mod.text_sha256(copy) != manifest_mod.text_sha256(man.path):
+        return False
+    if {p.name for p in (processed / TIDY).glob("*.csv")} != {Path(tidy_file(env)).name for env in man.environments}:
         return False
     with open(processed / RUNS, newline="", encoding="utf-8") as fh:
         have = {(r["run"], int(r["bytes"] or 0)) for r in csv.DictReader(fh)}
