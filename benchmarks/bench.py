@@ -440,7 +440,7 @@ def bench_incremental(ctx) -> Section:
     n = len(files)
     sec.notes.append(f"fleet: {desc}; each repetition: a hard-linked copy of it, `vizlib ingest` into a fresh "
                      "folder (first ingest), one run added (the fleet's next file: a copy of a real results file "
-                     f"with its own hostname, in environment {envs[n % len(envs)]}, whose rows land mid-table), "
+                     f"with its own hostname, in environment {envs[n % len(envs)]}, whose tidy file is written again), "
                      "`vizlib ingest` again into the same folder")
     firsts, again, said = [], [], ""
     for rep in range(_paired_reps(ctx)):
