@@ -54,7 +54,8 @@ def _ingest_cli(raw: Path, out: Path, *args, **env) -> subprocess.CompletedProce
 
 def _hashes(folder: Path) -> dict[str, str]:
     """The files ingest may leave in ``folder`` (its own and the tidy folder's, hidden ones too), by relative path."""
-    files = [*folder.iterdir(), *(folder / ingest_mod.TIDY).glob("*")] if (folder / ingest_mod.TIDY).is_dir() else []
+    tidy = folder / ingest_mod.TIDY
+    files = [*folder.iterdir(), *(tidy.glob("*") if tidy.is_dir() else [])]
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)
             if p.is_file()}
 
@@ -223,6 +224,17 @@ def test_interrupted_atomic_write_keeps_the_old_file_and_no_temporary(tmp_path):
     assert target.read_text() == "new\n"
     assert target.stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lmbench_tidy.csv"]
+
+
+def test_a_failed_atomic_group_removes_the_folders_it_made(tmp_path):
+    (tmp_path / "x").mkdir()
+    paths = [tmp_path / "x" / "y" / "f.csv", tmp_path / "x" / "z" / "deep" / "g.csv", tmp_path / "x" / "h.csv"]
+    with pytest.raises(RuntimeError):
+        with atomic.open_atomic_group(paths, "w") as handles:
+            for fh in handles:
+                fh.write("half")
+            raise RuntimeError("interrupted")
+    assert [p.name for p in tmp_path.rglob("*")] == ["x"]  # x was there before; y, z, z/deep were not
 
 
 def test_successful_ingest_leaves_no_temporary_files(tmp_path):

@@ -405,6 +405,14 @@ def _edit_digit_in_place(path: Path) -> None:
     assert path.stat().st_ino == st.st_ino and path.stat().st_size == st.st_size
 
 
+def _edit_header_in_place(path: Path) -> None:
+    """The first byte of the header changed (the CRC-32 of the rows does not cover it); same size and mtime."""
+    st = path.stat()
+    with open(path, "r+b") as fh:
+        fh.write(b"E")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
 def _replace_by_copy(path: Path) -> None:
     """The same bytes, but another file (as an editor that saves through a temporary file leaves it)."""
     tmp = path.with_name("copy.tmp")
@@ -424,6 +432,8 @@ TABLE_EDITS = {
     "tidy emptied": lambda out: HOST_TIDY(out).write_bytes(b""),
     "tidy replaced by a copy of itself": lambda out: _replace_by_copy(HOST_TIDY(out)),
     "tidy folder removed": lambda out: shutil.rmtree(out / "lmbench_tidy"),
+    "tidy header edited in place, mtime restored": lambda out: _edit_header_in_place(HOST_TIDY(out)),
+    "empty environment's tidy file edited": lambda out: _edit_header_in_place(out / "lmbench_tidy" / "empty-env.csv"),
     "runs row removed": lambda out: (out / "lmbench_runs.csv").write_text(
         "".join((out / "lmbench_runs.csv").read_text().splitlines(keepends=True)[:-1])),
     "issues truncated": lambda out: os.truncate(out / "ingest_issues.csv", 100),
@@ -433,6 +443,9 @@ TABLE_EDITS = {
 @pytest.mark.parametrize("edit", TABLE_EDITS)
 def test_tables_changed_behind_the_cache_are_not_trusted(raw, tmp_path, edit):
     out = tmp_path / "out"
+    man = raw / "environments.toml"  # and an environment without files: its tidy file is only a header
+    man.write_text(man.read_text() + '\n[environments.empty-env]\nkind = "physical"\ntechnology = "physical"\n')
+    (raw / "empty-env").mkdir()
     _first(raw, out)
     TABLE_EDITS[edit](out)
     inc = _check(raw, out, tmp_path)
@@ -657,3 +670,75 @@ def test_ensure_tables_ingests_incrementally(raw, tmp_path):
     assert settled.ingested is not None and settled.ingested.parsed == 1
     tables, _ = _full(raw, tmp_path)
     assert _tables(out) == tables
+
+
+def test_tables_of_the_single_file_layout_keep_their_recorded_raw_folder(raw, tmp_path):
+    """A processed folder of vizlib 0.1 (one lmbench_tidy.csv) still names the raw folder it came from:
+    ensure_tables ingests that one again, and refuses another."""
+    out = tmp_path / "out"
+    _first(raw, out)
+    tidy = b"".join(ingest_outputs(out)[k] for k in sorted(ingest_outputs(out)) if k.startswith("lmbench_tidy/"))
+    shutil.rmtree(out / "lmbench_tidy")
+    (out / "lmbench_tidy.csv").write_bytes(tidy)  # (the old layout, roughly: what matters is that the folder is gone)
+    with pytest.raises(ingest_mod.ManifestError, match="ingested from"):
+        ingest_mod.ensure_tables(out, tmp_path / "another-raw")
+    settled = ingest_mod.ensure_tables(out)
+    assert settled.raw_dir.resolve() == raw.resolve() and settled.ingested is not None
+    assert not (out / "lmbench_tidy.csv").exists()
+    tables, _ = _full(raw, tmp_path)
+    assert _tables(out) == tables
+
+
+LOCK_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from vizlib.ingest import ingest
+ingest({raw!r}, {out!r}, jobs=1)
+print("done")
+"""
+
+
+def test_a_second_ingest_into_the_folder_waits_for_the_first(raw, tmp_path):
+    """The processed folder is locked for a whole ingest: two never publish a mix of their files."""
+    import fcntl
+
+    out = tmp_path / "out"
+    _first(raw, out)
+    _unique_copy(raw / "tcg" / "tcg.1", raw / "tcg" / "tcg.9", "9")
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as another ingest would hold it
+        script = textwrap.dedent(LOCK_SCRIPT.format(root=str(ROOT), raw=str(raw), out=str(out)))
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=3)  # (an unlocked ingest of these 14 files takes well under a second)
+        assert not (out / "lmbench_tidy" / "tcg.csv").read_text().count("tcg/tcg.9")
+    finally:
+        os.close(fd)
+    assert proc.communicate(timeout=60)[0].strip() == "done"
+    assert "tcg/tcg.9" in (out / "lmbench_tidy" / "tcg.csv").read_text()
+
+
+def test_many_environments_under_a_low_open_files_limit(tmp_path):
+    """An ingest holds a few files per environment until it publishes them: it raises its own soft
+    limit (here 32, for 40 environments) rather than fail with 'Too many open files'."""
+    raw = tmp_path / "raw"
+    lines = []
+    for i in range(40):
+        name = f"env{i:02d}"
+        (raw / name).mkdir(parents=True)
+        shutil.copy(RAW / "host" / "host.0", raw / name / "run.0")
+        lines.append(f'[environments.{name}]\nkind = "physical"\ntechnology = "physical"\n')
+    (raw / "environments.toml").write_text("\n".join(lines))
+    script = textwrap.dedent(f"""
+        import resource, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        resource.setrlimit(resource.RLIMIT_NOFILE, (32, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        from vizlib.ingest import ingest
+        s = ingest({str(raw)!r}, {str(tmp_path / "out")!r}, jobs=1)
+        print(s.files, len(s.rejected))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["40", "0"]
+    assert len(list((tmp_path / "out" / "lmbench_tidy").glob("*.csv"))) == 40

@@ -219,6 +219,15 @@ ERRORS = {
         technology = "kvm"
         baseline = "host"
         """, ["host", "a/b"], 5, ("a/b",)),
+    "names-differ-only-in-case": ("""
+        [environments.host]
+        kind = "physical"
+        technology = "physical"
+
+        [environments.Host]
+        kind = "physical"
+        technology = "physical"
+        """, None, 5, ("host", "Host", "only in case")),
     "no-environments": ("""
         title = "nothing here"
         """, [], 0, ("environments",)),

@@ -35,7 +35,7 @@ def open_atomic_group(paths, mode: str = "w", **kwargs):
         for path in paths:
             missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
             path.parent.mkdir(parents=True, exist_ok=True)
-            made.extend(missing)  # deepest first
+            made.extend(missing)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             tmps.append(tmp)
             handles.append(os.fdopen(fd, mode, **kwargs))
@@ -54,7 +54,7 @@ def open_atomic_group(paths, mode: str = "w", **kwargs):
         for tmp in tmps:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        for folder in made:
+        for folder in sorted(set(made), key=lambda d: len(d.parts), reverse=True):  # deepest first
             with contextlib.suppress(OSError):  # (not empty: someone else wrote there meanwhile)
                 folder.rmdir()
         raise

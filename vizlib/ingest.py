@@ -29,12 +29,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import fcntl
 import gc
 import hashlib
 import io
 import json
 import os
 import re
+import resource
 import tempfile
 import threading
 import time
@@ -377,7 +379,8 @@ def _parsed(files, jobs: int, part_dir: Path, write_pending):
     The source is the result's own bytes, or the worker's part file, opened and unlinked: its rows
     go from there to the table in the kernel (``_Table.add``), never through this process's memory
     (at fleet scale, reading and writing them here cost the parent ~1 s of CPU that the workers
-    need). ``write_pending()`` writes what the table holds back, so a part file can be closed after it.
+    need). ``write_pending()`` writes what the current tidy file holds back, so a part file can be
+    closed after it (a finished environment's tidy file has written everything: ``_Table.complete``).
     """
     source = None
     try:
@@ -414,6 +417,30 @@ def _outside(environment, _path, run) -> FileResult:
     return _rejected(environment, run, "", 0, 0, reason, cacheable=False)
 
 
+@contextlib.contextmanager
+def _folder_locked(out_dir: Path):
+    """Hold an exclusive flock on the processed folder: a second ingest into it waits for the first
+    (then finds its tables and cache), so two never publish a mix of their files."""
+    fd = os.open(out_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
+
+
+def _allow_open_files(needed: int) -> None:
+    """Raise this process's soft limit on open files towards ``needed`` (within the hard limit): an
+    ingest holds a few files per environment open until it publishes them together, and 1,024, a
+    common default, is reached at ~300 environments."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < needed:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed if hard == resource.RLIM_INFINITY else min(needed, hard), hard))
+    except (ValueError, OSError):  # not allowed here: the ingest says so if it runs out
+        pass
+
+
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
@@ -436,9 +463,10 @@ def ingest(raw_dir, out_dir, jobs: int | None = None, progress=None, *, full: bo
     files = raw_files(raw_dir, man)
     jobs = default_jobs() if jobs is None else max(1, jobs)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _allow_open_files(3 * len(man.environments) + 64)
     # Thousands of cache entries and per-file records, no reference cycles: the cyclic collector's
     # passes over them were ~6% of a re-ingest's time.
-    with _gc_paused():
+    with _folder_locked(out_dir), _gc_paused():
         cache, why = (None, "a full ingest was asked for") if full else ingest_cache.load(out_dir, (RUNS, ISSUES))
         try:
             return _ingest(raw_dir, out_dir, files, man, manifest_bytes, jobs, progress, cache, why)
@@ -461,7 +489,7 @@ def _ingest(raw_dir: Path, out_dir: Path, files, man, manifest_bytes: bytes, job
     outputs += [out_dir / name for name in (RUNS, ISSUES, MANIFEST_COPY, PROVENANCE, CACHE)]  # cache renamed last
     with atomic.open_atomic_group(outputs, "wb") as handles, \
             tempfile.TemporaryDirectory(prefix=".ingest-parts-", dir=out_dir) as part_dir, \
-            _Previous(out_dir if cache is not None and summary.reused else None) as old, \
+            _Previous(out_dir if kept or (cache is not None and summary.reused) else None) as old, \
             contextlib.closing(_parsed(todo, jobs, Path(part_dir), lambda: tidy and tidy.write_pending())) as parsed, \
             contextlib.ExitStack() as stop:  # (left first: writebacks end before anything is closed)
         *tidy_fhs, runs_fh, issues_fh, man_fh, prov_fh, cache_fh = handles
@@ -470,6 +498,7 @@ def _ingest(raw_dir: Path, out_dir: Path, files, man, manifest_bytes: bytes, job
         runs, issues = _Table(runs_fh, _csv_text([RUNS_COLUMNS]).encode()), _Table(issues_fh, _csv_text([ISSUE_COLUMNS]).encode())
         for table in (*tidy_tables.values(), runs, issues):
             stop.callback(table.close)
+        old.check_headers(kept, tidy_header)
         old.check([e for e in plan if e is not None])
         seen_hash: dict[str, str] = {}
         entries = []
@@ -768,7 +797,12 @@ class _Previous:
 
     def __enter__(self):
         if self.out_dir is not None:
-            self.runs, self.issues = self._open(RUNS), self._open(ISSUES)
+            try:
+                self.runs = self._open(RUNS)
+                self.issues = self._open(ISSUES)
+            except BaseException:
+                self.close()
+                raise
         return self
 
     def _open(self, name: str) -> _FileSource:
@@ -782,6 +816,13 @@ class _Previous:
         if env not in self.tidy:
             self.tidy[env] = self._open(tidy_file(env))
         return self.tidy[env]
+
+    def check_headers(self, envs, header: bytes) -> None:
+        """CacheMismatch unless the tidy file of each of ``envs`` (kept as it is) starts with ``header``:
+        the CRC-32 of the rows covers the rest of the file."""
+        for env in envs:
+            if os.pread(self._tidy(env).fd, len(header) + 1, 0)[:len(header)] != header:
+                raise ingest_cache.CacheMismatch(f"the header of {tidy_file(env)} was changed after the last ingest")
 
     def check(self, entries: list) -> None:
         if entries:
@@ -872,7 +913,7 @@ def ensure_tables(processed_dir, raw_dir=None, *, refresh: bool = True) -> Table
     """
     processed = Path(processed_dir)
     have = (processed / TIDY).is_dir() and all((processed / name).is_file() for name in (RUNS, ISSUES))
-    recorded = recorded_raw(processed) if have else None
+    recorded = recorded_raw(processed)  # (also when the tables are gone or of an older layout: never mix raw folders)
     if raw_dir is None:
         raw = recorded if recorded is not None else (None if have else paths.RAW)
     else:

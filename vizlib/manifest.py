@@ -149,6 +149,10 @@ def load(raw_dir, check_folders: bool = True) -> Manifest:
         line = header_lines.get(name, 0)
         if not _NAME.fullmatch(name) or ".." in name:
             raise ManifestError(path, line, f"environment name {name!r} must be letters, digits, '_', '-', '.', '+' (it names a folder)")
+        twin = next((other for other in envs if other.lower() == name.lower()), None)
+        if twin is not None:  # one folder and one tidy file on a case-insensitive file system (macOS, Windows)
+            raise ManifestError(path, line, f"environment names {twin!r} and {name!r} differ only in case: they would "
+                                "name the same folder and the same tidy file on some file systems; rename one")
         if not isinstance(table, dict):
             raise ManifestError(path, line, f"environments.{name} must be a table")
         kind = table.get("kind")

@@ -200,7 +200,7 @@ def missing_runs(ctx: Context) -> list[str]:
             if not keys.get(env.name, set()) & keys.get(env.baseline, set()):
                 out.append(f"virtual environment {env.name!r} and its baseline {env.baseline!r} have no lmbench item "
                            "(metric and size) in common, so nothing can be compared: give them runs of the same "
-                           "benchmarks (lmbench_tidy.csv lists what each measured)")
+                           "benchmarks (the tidy table, lmbench_tidy/, lists what each measured)")
     return out
 
 
