@@ -211,19 +211,19 @@ def test_kill_9_of_ingest_leaves_no_orphan_worker_processes(fleet, tmp_path):
 
 
 def test_interrupted_atomic_write_keeps_the_old_file_and_no_temporary(tmp_path):
-    target = tmp_path / "lmbench_tidy.csv"
+    target = tmp_path / "table.csv"
     target.write_text("old\n")
     with pytest.raises(RuntimeError):
         with atomic.open_atomic(target, "w") as fh:
             fh.write("half of the new ")
             raise RuntimeError("interrupted")
     assert target.read_text() == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lmbench_tidy.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
     with atomic.open_atomic(target, "w") as fh:
         fh.write("new\n")
     assert target.read_text() == "new\n"
     assert target.stat().st_mode & 0o777 == 0o644
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lmbench_tidy.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
 
 
 def test_a_failed_atomic_group_removes_the_folders_it_made(tmp_path):
