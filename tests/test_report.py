@@ -112,6 +112,9 @@ def test_index_has_provenance_and_every_input_sha256(built):
     assert "Rejected files" in index and "None: every file was read" in index
     for nb in NOTEBOOKS:
         assert f'href="{nb.stem}.html"' in index and f'href="{nb.name}"' in index
+    linked = set(re.findall(r'href="processed/([^"]+)"', index))  # every table the report used, tidy files too
+    on_disk = {p.relative_to(folder / "processed").as_posix() for p in (folder / "processed").rglob("*.csv")}
+    assert linked == on_disk and "lmbench_tidy/host.csv" in linked
 
 
 @pytest.mark.slow

@@ -385,7 +385,7 @@ def write_index(folder: Path, *, name: str, raw: Path, man, parameters: dict, no
     """
     import pandas as pd
 
-    from .tables import ISSUES, RUNS, read_table
+    from .tables import ISSUES, RUNS, TIDY, read_table, tidy_files
 
     e = html.escape
     processed = folder / "processed"
@@ -410,7 +410,11 @@ def write_index(folder: Path, *, name: str, raw: Path, man, parameters: dict, no
     parts += ["<h2>Notebooks</h2>", _table(["notebook", "output", "execution time"], nb_rows)]
     if (processed).is_dir():
         tables = sorted(p.name for p in processed.glob("*.csv"))
+        tidy = [p.relative_to(processed).as_posix() for p in tidy_files(processed)] if (processed / TIDY).is_dir() else []
         parts.append("<p>Tables used: " + ", ".join(f'<a href="processed/{e(t)}">{e(t)}</a>' for t in tables) + "</p>")
+        if tidy:
+            parts.append("<p>The tidy table, one file per environment: "
+                         + ", ".join(f'<a href="processed/{e(t)}">{e(t)}</a>' for t in tidy) + "</p>")
     prov = [["suite version", e(f"vizlib {__version__}")], ["git commit", f'<span class="mono">{e(git_revision())}</span>'],
             ["date", e(now)], ["raw folder", e(raw.name) + " (file paths below are relative to it)"],
             ["kernel", e(KERNEL)]]
