@@ -742,3 +742,12 @@ def test_many_environments_under_a_low_open_files_limit(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["40", "0"]
     assert len(list((tmp_path / "out" / "lmbench_tidy").glob("*.csv"))) == 40
+
+
+def test_missing_tables_whose_raw_folder_is_gone_are_a_clear_error(raw, tmp_path):
+    out = tmp_path / "out"
+    _first(raw, out)
+    shutil.rmtree(out / "lmbench_tidy")
+    shutil.rmtree(raw)
+    with pytest.raises(ingest_mod.ManifestError, match="is gone"):
+        ingest_mod.ensure_tables(out)

@@ -821,7 +821,7 @@ class _Previous:
         """CacheMismatch unless the tidy file of each of ``envs`` (kept as it is) starts with ``header``:
         the CRC-32 of the rows covers the rest of the file."""
         for env in envs:
-            if os.pread(self._tidy(env).fd, len(header) + 1, 0)[:len(header)] != header:
+            if os.pread(self._tidy(env).fd, len(header), 0) != header:
                 raise ingest_cache.CacheMismatch(f"the header of {tidy_file(env)} was changed after the last ingest")
 
     def check(self, entries: list) -> None:
@@ -923,6 +923,11 @@ def ensure_tables(processed_dir, raw_dir=None, *, refresh: bool = True) -> Table
                                 f"the tables in {processed} were ingested from {recorded}, not from {raw}: use another "
                                 "processed folder for this raw folder, or leave the raw folder out")
     if raw is None or not raw.is_dir():
+        if not have:
+            raise ManifestError(raw / manifest_mod.MANIFEST_NAME if raw else processed / PROVENANCE, 0,
+                                f"the tables in {processed} are missing or of an older vizlib, and the raw folder "
+                                f"they were ingested from ({raw}) is gone: ingest it again, or use another processed "
+                                "folder for another raw folder")
         if not (processed / MANIFEST_COPY).is_file():
             raise ManifestError(processed / MANIFEST_COPY, 0, "no manifest recorded next to these tables and no raw "
                                 "folder to read one from: run ingest again, or name the raw folder")
