@@ -45,10 +45,6 @@ def _header(path: Path) -> list[str]:
         return next(csv.reader(fh))
 
 
-def _tables(out: Path) -> dict[str, bytes]:
-    return ingest_outputs(out)
-
-
 def _hashes(folder: Path) -> dict[str, tuple[str, int]]:
     return {p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -165,9 +161,9 @@ def test_invalid_value_is_listed_and_exit_code_1(raw, tmp_path):
 def test_rerun_is_byte_identical(raw, tmp_path):
     out = tmp_path / "out"
     ingest(raw, out, jobs=1)
-    first = _tables(out)
+    first = ingest_outputs(out)
     ingest(raw, out, jobs=1)
-    assert _tables(out) == first
+    assert ingest_outputs(out) == first
     # no temporary files left behind; beside the tables, the ingest cache (tests/test_ingest_cache.py)
     left = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
     assert sorted(left) == sorted([*first, ingest_mod.CACHE])
@@ -186,10 +182,10 @@ def test_serial_and_parallel_identical(raw, tmp_path, monkeypatch):
     monkeypatch.setattr(ingest_mod, "_process_pool", counting_pool)
     ingest(raw, tmp_path / "parallel", jobs=2)
     assert started == [2], "the parallel path was not taken"
-    assert _tables(tmp_path / "parallel") == _tables(tmp_path / "serial")
+    assert ingest_outputs(tmp_path / "parallel") == ingest_outputs(tmp_path / "serial")
     monkeypatch.setattr(ingest_mod, "BATCH_MIN", 1)  # a part file per file: rows come from many sources
     ingest(raw, tmp_path / "parallel-small-batches", jobs=2)
-    assert _tables(tmp_path / "parallel-small-batches") == _tables(tmp_path / "serial")
+    assert ingest_outputs(tmp_path / "parallel-small-batches") == ingest_outputs(tmp_path / "serial")
 
 
 @pytest.mark.parametrize("n, jobs", [(1, 2), (15, 2), (300, 2), (6320, 2), (6320, 8), (100_000, 2)])

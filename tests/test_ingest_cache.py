@@ -58,10 +58,6 @@ def raw(tmp_path) -> Path:
     return dst
 
 
-def _tables(out: Path) -> dict[str, bytes]:
-    return ingest_outputs(out)
-
-
 def _summary(s) -> dict:
     """What an ingest reports, except where it wrote and how (parsed, reused, why not incremental)."""
     skip = {"out_dir", "parsed", "reused", "full_reason"}
@@ -78,14 +74,14 @@ def _full(raw: Path, tmp_path: Path):
     assert not fresh.exists()
     s = ingest(raw, fresh, jobs=1)
     assert s.reused == 0 and s.parsed == s.files
-    return _tables(fresh), s
+    return ingest_outputs(fresh), s
 
 
 def _check(raw: Path, out: Path, tmp_path: Path, parsed: int | None = None, **kw):
     """Ingest ``raw`` into ``out`` again; assert it equals a fresh full ingest (and parsed ``parsed`` files)."""
     inc = ingest(raw, out, jobs=kw.pop("jobs", 1), **kw)
     tables, ref = _full(raw, tmp_path)
-    got = _tables(out)
+    got = ingest_outputs(out)
     assert got.keys() == tables.keys()
     for name in tables:
         assert got[name] == tables[name], f"{name} of the incremental ingest differs from a full ingest"
@@ -113,7 +109,7 @@ def _unique_copy(src: Path, dst: Path, tag: str) -> None:
 def test_unchanged_folder_parses_and_reads_no_raw_file(raw, tmp_path, monkeypatch):
     out = tmp_path / "out"
     first = _first(raw, out)
-    before = _tables(out)
+    before = ingest_outputs(out)
     opened = []
     real_open = builtins.open
 
@@ -127,7 +123,7 @@ def test_unchanged_folder_parses_and_reads_no_raw_file(raw, tmp_path, monkeypatc
     monkeypatch.undo()
     assert (again.parsed, again.reused, again.full_reason) == (0, first.files, "")
     assert opened == [], "an unchanged file old enough for its stat to vouch for it was read again"
-    assert _tables(out) == before
+    assert ingest_outputs(out) == before
     _check(raw, out, tmp_path, parsed=0)
 
 
@@ -584,7 +580,7 @@ def test_hostile_file_names(raw, tmp_path):
     _age(raw)
     first = _first(raw, out)
     assert not first.rejected or all("not_lmbench" in r or "empty" in r for r in first.rejected)
-    tidy = b"".join(data for name, data in _tables(out).items() if name.startswith("lmbench_tidy/"))
+    tidy = b"".join(data for name, data in ingest_outputs(out).items() if name.startswith("lmbench_tidy/"))
     tidy.decode("utf-8")  # the tables stay UTF-8
     assert b"uml/bad\\xff\\xfename" in tidy
     _check(raw, out, tmp_path, parsed=0)
@@ -659,7 +655,7 @@ def test_ensure_tables_ingests_when_the_tidy_files_are_not_one_per_environment(r
     settled = ingest_mod.ensure_tables(out, raw)
     assert settled.ingested is not None
     tables, _ = _full(raw, tmp_path)
-    assert _tables(out) == tables
+    assert ingest_outputs(out) == tables
 
 
 def test_ensure_tables_ingests_incrementally(raw, tmp_path):
@@ -669,7 +665,7 @@ def test_ensure_tables_ingests_incrementally(raw, tmp_path):
     settled = ingest_mod.ensure_tables(out, raw)
     assert settled.ingested is not None and settled.ingested.parsed == 1
     tables, _ = _full(raw, tmp_path)
-    assert _tables(out) == tables
+    assert ingest_outputs(out) == tables
 
 
 def test_tables_of_the_single_file_layout_keep_their_recorded_raw_folder(raw, tmp_path):
@@ -677,7 +673,7 @@ def test_tables_of_the_single_file_layout_keep_their_recorded_raw_folder(raw, tm
     ensure_tables ingests that one again, and refuses another."""
     out = tmp_path / "out"
     _first(raw, out)
-    tidy = b"".join(ingest_outputs(out)[k] for k in sorted(ingest_outputs(out)) if k.startswith("lmbench_tidy/"))
+    tidy = b"".join(data for name, data in ingest_outputs(out).items() if name.startswith("lmbench_tidy/"))
     shutil.rmtree(out / "lmbench_tidy")
     (out / "lmbench_tidy.csv").write_bytes(tidy)  # (the old layout, roughly: what matters is that the folder is gone)
     with pytest.raises(ingest_mod.ManifestError, match="ingested from"):
@@ -686,7 +682,7 @@ def test_tables_of_the_single_file_layout_keep_their_recorded_raw_folder(raw, tm
     assert settled.raw_dir.resolve() == raw.resolve() and settled.ingested is not None
     assert not (out / "lmbench_tidy.csv").exists()
     tables, _ = _full(raw, tmp_path)
-    assert _tables(out) == tables
+    assert ingest_outputs(out) == tables
 
 
 LOCK_SCRIPT = """

@@ -7,6 +7,7 @@ flush and fsync, then ``os.replace``, which is atomic on POSIX file systems.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -33,7 +34,7 @@ def open_atomic_group(paths, mode: str = "w", **kwargs):
     tmps, handles, made = [], [], []
     try:
         for path in paths:
-            missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+            missing = list(itertools.takewhile(lambda d: not d.exists(), (path.parent, *path.parent.parents)))
             path.parent.mkdir(parents=True, exist_ok=True)
             made.extend(missing)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -482,7 +482,8 @@ def _ingest(raw_dir: Path, out_dir: Path, files, man, manifest_bytes: bytes, job
     todo = [f for f, reuse in zip(files, plan) if reuse is None]
     summary.parsed, summary.reused = len(todo), len(files) - len(todo)
     envs = list(man.environments)
-    kept = _kept_tidy_files(envs, files, plan, cache)
+    tidy_header = _csv_text([TIDY_COLUMNS]).encode()
+    kept = _kept_tidy_files(envs, files, plan, cache, len(tidy_header))
     rewrite = [env for env in envs if env not in kept]
 
     outputs = [out_dir / tidy_file(env) for env in rewrite]
@@ -493,7 +494,6 @@ def _ingest(raw_dir: Path, out_dir: Path, files, man, manifest_bytes: bytes, job
             contextlib.closing(_parsed(todo, jobs, Path(part_dir), lambda: tidy and tidy.write_pending())) as parsed, \
             contextlib.ExitStack() as stop:  # (left first: writebacks end before anything is closed)
         *tidy_fhs, runs_fh, issues_fh, man_fh, prov_fh, cache_fh = handles
-        tidy_header = _csv_text([TIDY_COLUMNS]).encode()
         tidy_tables = {env: _Table(fh, tidy_header) for env, fh in zip(rewrite, tidy_fhs)}
         runs, issues = _Table(runs_fh, _csv_text([RUNS_COLUMNS]).encode()), _Table(issues_fh, _csv_text([ISSUE_COLUMNS]).encode())
         for table in (*tidy_tables.values(), runs, issues):
@@ -552,17 +552,16 @@ def _ingest(raw_dir: Path, out_dir: Path, files, man, manifest_bytes: bytes, job
     return summary
 
 
-def _kept_tidy_files(envs: list, files, plan, cache) -> set:
+def _kept_tidy_files(envs: list, files, plan, cache, header: int) -> set:
     """The environments whose tidy file the previous ingest left exactly as this one would write it:
     every one of its files reused, in the same order, their rows filling the file from the header
-    to its end. Those files are not written again (their rows are still checked against their
-    CRC-32, by ``_Previous.check``)."""
+    (``header`` bytes) to its end. Those files are not written again (their header and rows are still
+    checked: ``_Previous.check_headers``, ``_Previous.check``)."""
     if cache is None:
         return set()
     reused: dict = {env: [] for env in envs}
     for (env, _path, _run), reuse in zip(files, plan):
         reused[env].append(reuse)
-    header = len(_csv_text([TIDY_COLUMNS]).encode())
     kept = set()
     for env, recs in reused.items():
         identity = cache.tables.get(tidy_file(env))

@@ -23,9 +23,10 @@ otherwise ``load`` says why and ingest parses everything. A file's rows are reus
 same environment and run, and only when its stat signature is unchanged and its mtime is older than
 two seconds before that scan, or else when its content still has the recorded sha256 (a file
 changed within the file system's timestamp granularity of the scan can keep its stat: git's "racy"
-rule). Every reused range is checked against its CRC-32, as it is copied or, in a tidy file left
-as it is, in place (``check``); a mismatch (a table edited in place with its mtime restored) raises ``CacheMismatch`` and ingest starts over
-with a full parse. Standard library only.
+rule). Every reused range is checked against its CRC-32 (``ingest._Previous``), as it is copied
+or, in a tidy file left as it is, in place, with that file's header; a mismatch (a table edited in
+place with its mtime restored) raises ``CacheMismatch`` and ingest starts over with a full parse.
+Standard library only.
 """
 
 from __future__ import annotations

@@ -135,20 +135,12 @@ def _weights(mix: Mapping[str, float]) -> np.ndarray:
 
 
 def _weighted_sum(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """(..., S): the sum over categories of X[..., c] * W[s, c] for every weight vector, adding the
-    categories one after the other (the same rounding for every mix; a weight 0 adds nothing)."""
-    out = np.zeros(X.shape[:-1] + (W.shape[0],))
+    """(E, S, B): for E x B x C values, the sum over categories of X[e, b, c] * W[s, c] for every
+    weight vector, adding the categories one after the other (the same rounding for every mix; a
+    weight 0 adds nothing). B last: each interval's draws are contiguous, which its percentiles need."""
+    out = np.zeros((X.shape[0], W.shape[0], X.shape[1]))
     for c in range(W.shape[1]):
-        out += X[..., c, None] * W[:, c]
-    return out
-
-
-def _weighted_draws(R: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """``_weighted_sum(R, W)`` of the E x B x C draws laid out E x S x B (the same sums, in the same
-    order): each interval's draws are then contiguous, which its percentiles need."""
-    out = np.zeros((R.shape[0], W.shape[0], R.shape[1]))
-    for c in range(W.shape[1]):
-        out += R[:, None, :, c] * W[None, :, c, None]
+        out += X[:, None, :, c] * W[None, :, c, None]
     return out
 
 
@@ -163,7 +155,7 @@ def _core(prep: Prepared, W: np.ndarray):
     E, S = len(prep.environments), W.shape[0]
     active = W > 0  # S x C
     missing = (np.isnan(prep.slowdown)[:, None, :] & active[None]).any(axis=2)  # E x S
-    rel = _weighted_sum(np.nan_to_num(prep.slowdown, nan=0.0), W)  # E x S
+    rel = _weighted_sum(np.nan_to_num(prep.slowdown, nan=0.0)[:, None, :], W)[:, :, 0]  # E x S
     rel[missing] = np.nan
     lo = np.full((E, S), np.nan)
     hi = np.full((E, S), np.nan)
@@ -174,10 +166,10 @@ def _core(prep: Prepared, W: np.ndarray):
     if n_boot and S:
         R = prep.replicates  # E x B x C
         if np.isfinite(R).all():  # the usual case, and the explorer's hot path: no copies, no mask
-            rb = _weighted_draws(R, W)  # E x S x B
+            rb = _weighted_sum(R, W)  # E x S x B
         else:  # (nan_to_num also turns an infinite draw into the largest float, as it always did here)
-            rb = _weighted_draws(np.nan_to_num(R, nan=0.0), W)
-            rb[_weighted_draws(np.isnan(R).astype(float), active.astype(float)) > 0] = np.nan
+            rb = _weighted_sum(np.nan_to_num(R, nan=0.0), W)
+            rb[_weighted_sum(np.isnan(R).astype(float), active.astype(float)) > 0] = np.nan
         used = stats.finite_count(rb, axis=2)  # E x S
         ok = ~blocked & (used > 0)
         if ok.any():
